@@ -1,0 +1,3 @@
+//! Regatta's control plane: the store, the API server, controllers and the node link.
+
+pub mod store;

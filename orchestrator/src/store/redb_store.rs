@@ -1,0 +1,1 @@
+//! redb backend for [`super::Store`] (being written).
