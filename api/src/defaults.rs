@@ -1,0 +1,1 @@
+//! Kubernetes defaulting of built-in types.

@@ -1,0 +1,1 @@
+//! Validation of objects on create and update, with Kubernetes-style field errors.
