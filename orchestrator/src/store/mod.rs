@@ -35,7 +35,10 @@ pub struct KeyValue {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// Created or updated. `prev` is the value before, `None` for a create.
-    Put { kv: KeyValue, prev: Option<KeyValue> },
+    Put {
+        kv: KeyValue,
+        prev: Option<KeyValue>,
+    },
     /// Deleted. `prev` is the last value; `revision` the deletion's revision.
     Delete { prev: KeyValue, revision: Revision },
 }
@@ -90,7 +93,10 @@ pub enum StoreError {
     },
     /// The requested revision is older than the change log window.
     #[error("revision {requested} has been compacted; oldest kept is {oldest}")]
-    Compacted { requested: Revision, oldest: Revision },
+    Compacted {
+        requested: Revision,
+        oldest: Revision,
+    },
     /// A watcher fell too far behind the live stream; it must re-list.
     #[error("watcher fell behind")]
     Lagged,
@@ -119,7 +125,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue, StoreError>;
 
     /// Replaces `key`; `NotFound` if absent, `Conflict` if `expect` fails.
-    async fn update(&self, key: &str, value: Bytes, expect: Expect) -> Result<KeyValue, StoreError>;
+    async fn update(&self, key: &str, value: Bytes, expect: Expect)
+    -> Result<KeyValue, StoreError>;
 
     /// Deletes `key`; returns the deleted value and the deletion's revision.
     async fn delete(&self, key: &str, expect: Expect) -> Result<(KeyValue, Revision), StoreError>;

@@ -1,0 +1,31 @@
+# Every developer task has a recipe. `just --list` shows them.
+
+# Set up, build, start `orchestrator up` with the demo deployed.
+demo:
+    bash scripts/demo.sh
+
+# Set up and run every test (what CI runs).
+test:
+    bash scripts/test.sh
+
+# Install what the project needs (idempotent).
+setup:
+    bash scripts/setup.sh
+
+build:
+    cargo build --workspace --all-targets
+
+fmt:
+    cargo fmt --all
+
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Benchmarks (not tests): print ratios against peers run side by side.
+bench-store:
+    cargo run --release -p regatta-bench --bin store-bench
+
+# Run the control plane only.
+serve *ARGS:
+    cargo run -p regatta-orchestrator --bin orchestrator -- serve {{ARGS}}

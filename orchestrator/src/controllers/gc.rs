@@ -1,0 +1,188 @@
+//! Garbage collection through ownerReferences, as kube-controller-manager's:
+//! - a dependent whose owners are all gone is deleted (background cascade);
+//! - an owner deleted with `propagationPolicy=Foreground` (finalizer
+//!   `foregroundDeletion`) has its dependents deleted first, then loses the
+//!   finalizer and goes;
+//! - an owner deleted with `Orphan` (finalizer `orphan`) has its reference
+//!   removed from every dependent, then loses the finalizer and goes.
+//!
+//! Owns the `ownerReferences` of dependents and those two finalizers; nothing else.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use regatta_api::registry::{RESOURCE_TYPES, ResourceType};
+use serde_json::{Value, json};
+
+use super::Action;
+use crate::apiserver::ApiServer;
+use crate::apiserver::objects;
+use crate::apiserver::rest::{DeleteOpts, ListOpts, Propagation, WriteOpts};
+
+struct Obj {
+    rt: &'static ResourceType,
+    obj: Value,
+}
+
+impl Obj {
+    fn ns(&self) -> Option<&str> {
+        objects::str_field(&self.obj, "namespace")
+    }
+    fn name(&self) -> &str {
+        objects::name(&self.obj).unwrap_or("")
+    }
+    fn uid(&self) -> &str {
+        objects::str_field(&self.obj, "uid").unwrap_or("")
+    }
+    fn owner_uids(&self) -> Vec<String> {
+        self.obj["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["uid"].as_str().map(str::to_string))
+            .collect()
+    }
+    fn has_finalizer(&self, f: &str) -> bool {
+        objects::is_deleting(&self.obj) && objects::finalizers(&self.obj).iter().any(|x| x == f)
+    }
+}
+
+pub fn reconcile_all(api: &ApiServer) -> BoxFuture<'_, Action> {
+    async move {
+        let mut all = Vec::new();
+        for rt in RESOURCE_TYPES {
+            match api.rest.list(rt, None, &ListOpts::default()).await {
+                Ok(l) => all.extend(l.items.into_iter().map(|obj| Obj { rt, obj })),
+                Err(_) => return Action::Requeue(Duration::from_secs(1)),
+            }
+        }
+        let by_uid: HashMap<&str, &Obj> = all.iter().map(|o| (o.uid(), o)).collect();
+        let mut dependents: HashMap<&str, usize> = HashMap::new();
+        let mut pending = false;
+        for dep in all.iter() {
+            let owners = dep.owner_uids();
+            if owners.is_empty() {
+                continue;
+            }
+            for o in &owners {
+                if let Some(owner) = by_uid.get(o.as_str()) {
+                    *dependents.entry(owner.uid()).or_default() += 1;
+                }
+            }
+            let live: Vec<&&Obj> = owners
+                .iter()
+                .filter_map(|u| by_uid.get(u.as_str()))
+                .collect();
+            let orphaning: Vec<&str> = live
+                .iter()
+                .filter(|o| o.has_finalizer("orphan"))
+                .map(|o| o.uid())
+                .collect();
+            if live.is_empty() {
+                pending = true;
+                delete(api, dep, Propagation::Background).await;
+            } else if live.iter().any(|o| o.has_finalizer("foregroundDeletion")) {
+                pending = true;
+                if !objects::is_deleting(&dep.obj) {
+                    delete(api, dep, Propagation::Foreground).await;
+                }
+            } else if !orphaning.is_empty() || live.len() < owners.len() {
+                // Drop references to orphaning owners and to owners that are gone.
+                pending = true;
+                let keep: Vec<String> = live
+                    .iter()
+                    .map(|o| o.uid().to_string())
+                    .filter(|u| !orphaning.contains(&u.as_str()))
+                    .collect();
+                let _ = api
+                    .rest
+                    .update_with(
+                        dep.rt,
+                        dep.ns(),
+                        dep.name(),
+                        None,
+                        &WriteOpts::default(),
+                        true,
+                        |cur| {
+                            let mut out = cur.clone();
+                            let refs: Vec<Value> = cur["metadata"]["ownerReferences"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter(|r| {
+                                    r["uid"]
+                                        .as_str()
+                                        .is_some_and(|u| keep.iter().any(|k| k == u))
+                                })
+                                .cloned()
+                                .collect();
+                            if refs.is_empty() {
+                                objects::meta_mut(&mut out).remove("ownerReferences");
+                            } else {
+                                out["metadata"]["ownerReferences"] = json!(refs);
+                            }
+                            Ok(out)
+                        },
+                    )
+                    .await;
+            }
+        }
+        for owner in all.iter() {
+            for f in ["orphan", "foregroundDeletion"] {
+                if owner.has_finalizer(f) && !dependents.contains_key(owner.uid()) {
+                    pending = true;
+                    remove_finalizer(api, owner, f).await;
+                }
+            }
+        }
+        if pending {
+            Action::Requeue(Duration::from_millis(200))
+        } else {
+            Action::Await
+        }
+    }
+    .boxed()
+}
+
+async fn delete(api: &ApiServer, o: &Obj, propagation: Propagation) {
+    let opts = DeleteOpts {
+        propagation: Some(propagation),
+        precondition_uid: Some(o.uid().to_string()),
+        ..Default::default()
+    };
+    if let Err(e) = api.rest.delete(o.rt, o.ns(), o.name(), &opts).await
+        && e.code != 404
+        && e.code != 409
+    {
+        tracing::warn!(kind = o.rt.kind, name = o.name(), error = %e.message, "garbage collecting");
+    }
+}
+
+async fn remove_finalizer(api: &ApiServer, o: &Obj, f: &str) {
+    let _ = api
+        .rest
+        .update_with(
+            o.rt,
+            o.ns(),
+            o.name(),
+            None,
+            &WriteOpts::default(),
+            true,
+            |cur| {
+                let mut out = cur.clone();
+                let left: Vec<String> = objects::finalizers(cur)
+                    .into_iter()
+                    .filter(|x| x != f)
+                    .collect();
+                if left.is_empty() {
+                    objects::meta_mut(&mut out).remove("finalizers");
+                } else {
+                    out["metadata"]["finalizers"] = json!(left);
+                }
+                Ok(out)
+            },
+        )
+        .await;
+}
