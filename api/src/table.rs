@@ -2556,7 +2556,7 @@ mod tests {
             (
                 "Event",
                 json!({"metadata": meta("e3"), "involvedObject": {"kind": "Deployment", "name": "web"}, "count": 2,
-                    "firstTimestamp": ago(600), "series": {"count": 12, "lastObservedTime": format!("{}.123456Z", &ago(5)[..19])}}),
+                    "firstTimestamp": ago(600), "series": {"count": 12, "lastObservedTime": format!("{}.000000Z", &ago(5)[..19])}}),
                 json!(["5s", "", "", "deployment/web", "", "", "", "10m", 12, "e3"]),
             ),
             (
@@ -2692,5 +2692,30 @@ mod tests {
             let got = cells(kind, obj);
             assert_eq!(Value::Array(got), want, "{kind}");
         }
+    }
+}
+
+#[cfg(test)]
+mod scratch_dump {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn dump() {
+        let now = Utc::now();
+        let ts = |s: i64| (now - TimeDelta::seconds(s)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let rt = crate::registry::RESOURCE_TYPES.iter().find(|t| t.kind == "Pod").unwrap();
+        let pods = vec![
+            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"crash","namespace":"default","creationTimestamp":ts(600),"resourceVersion":"5"},
+              "spec":{"containers":[{"name":"app"}],"nodeName":"n1"},
+              "status":{"phase":"Running","podIP":"10.0.0.7","containerStatuses":[{"name":"app","ready":false,"restartCount":5,
+                "state":{"waiting":{"reason":"CrashLoopBackOff"}},"lastState":{"terminated":{"exitCode":1,"finishedAt":ts(300)}}}]}}),
+            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"done","namespace":"default","creationTimestamp":ts(7200)},
+              "spec":{"containers":[{"name":"app"}]},
+              "status":{"phase":"Succeeded","containerStatuses":[{"name":"app","ready":false,"restartCount":0,"state":{"terminated":{"exitCode":0,"reason":"Completed"}}}]}}),
+        ];
+        println!("TABLE={}", to_table(rt, &pods, "", "10", now));
+        let svc = crate::registry::RESOURCE_TYPES.iter().find(|t| t.kind == "Service").unwrap();
+        let s = json!({"metadata":{"name":"web","namespace":"default","creationTimestamp":ts(90)},"spec":{"type":"NodePort","clusterIPs":["10.96.0.10"],"selector":{"app":"web"},"ports":[{"port":80,"nodePort":30080,"protocol":"TCP"}]}});
+        println!("SVC={}", to_table(svc, &[s], "", "11", now));
     }
 }

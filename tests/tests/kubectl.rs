@@ -343,6 +343,7 @@ fn delete_by_name_label_all_and_cascade() {
     );
 
     for cascade in ["background", "foreground", "orphan"] {
+        // Without dependents every policy still completes.
         c.kubectl_stdin(&["apply", "-f", "-"], Some(WEB));
         let out = c.kubectl(&["delete", "deploy", "web", &format!("--cascade={cascade}")]);
         assert!(
@@ -411,5 +412,131 @@ fn api_resources_and_explain() {
             || out.contains("image  <string>")
             || out.contains("image\t"),
         "{out}"
+    );
+}
+
+/// A ConfigMap owned by the Deployment `web` (uid `uid`).
+fn owned_configmap(name: &str, uid: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  ownerReferences:\n  - apiVersion: apps/v1\n    kind: Deployment\n    name: web\n    uid: {uid}\n    blockOwnerDeletion: true\ndata:\n  a: b\n"
+    )
+}
+
+#[test]
+fn cascade_deletes_or_orphans_dependents() {
+    let c = Cluster::start().unwrap();
+    let gone = |kind: &str, name: &str| {
+        wait_for(
+            &format!("{kind}/{name} to be gone"),
+            Duration::from_secs(10),
+            || (!c.kubectl_out(&["get", kind, name], None).status.success()).then_some(()),
+        )
+        .unwrap()
+    };
+    for (cascade, dependent_survives) in [
+        ("background", false),
+        ("foreground", false),
+        ("orphan", true),
+    ] {
+        c.kubectl_stdin(&["apply", "-f", "-"], Some(WEB));
+        let uid = c.json(&["get", "deploy", "web"])["metadata"]["uid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        c.kubectl_stdin(&["apply", "-f", "-"], Some(&owned_configmap("dep", &uid)));
+        c.kubectl(&["delete", "deploy", "web", &format!("--cascade={cascade}")]);
+        gone("deploy", "web");
+        if dependent_survives {
+            let cm = c.json(&["get", "cm", "dep"]);
+            assert!(
+                cm["metadata"].get("ownerReferences").is_none(),
+                "orphaned dependent keeps no owner: {cm}"
+            );
+            c.kubectl(&["delete", "cm", "dep"]);
+        } else {
+            gone("cm", "dep");
+        }
+    }
+}
+
+#[test]
+fn namespace_deletion_removes_its_content() {
+    let c = Cluster::start().unwrap();
+    c.kubectl(&["apply", "-f", &manifests()]);
+    let out = c.kubectl(&["delete", "namespace", "demo"]);
+    assert!(out.contains("namespace \"demo\" deleted"), "{out}");
+    assert!(!c.kubectl_out(&["get", "ns", "demo"], None).status.success());
+    let left = c.kubectl(&["get", "all,cm,secrets", "-n", "demo", "-o", "name"]);
+    assert!(left.trim().is_empty(), "{left}");
+    // A namespace that is going away refuses new content.
+    c.kubectl(&["create", "namespace", "busy"]);
+    c.kubectl_stdin(
+        &["apply", "-f", "-"],
+        Some(
+            &owned_configmap("keep", "00000000-0000-0000-0000-000000000000").replace(
+                "name: keep\n",
+                "name: keep\n  namespace: busy\n  finalizers: [example.com/hold]\n",
+            ),
+        ),
+    );
+    let out = c.kubectl(&["delete", "namespace", "busy", "--wait=false"]);
+    assert!(out.contains("deleted"), "{out}");
+    let ns = c.json(&["get", "ns", "busy"]);
+    assert_eq!(ns["status"]["phase"], "Terminating");
+    let err = c.kubectl_fail(&["create", "configmap", "late", "-n", "busy"], None);
+    assert!(err.contains("because it is being terminated"), "{err}");
+    c.kubectl(&[
+        "patch",
+        "cm",
+        "keep",
+        "-n",
+        "busy",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    wait_for("namespace busy to be gone", Duration::from_secs(10), || {
+        (!c.kubectl_out(&["get", "ns", "busy"], None).status.success()).then_some(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn pods_print_like_kubernetes() {
+    let c = Cluster::start().unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p1\nspec:\n  containers:\n  - name: c\n    image: file:///x.wasm\n    resources:\n      limits: {cpu: 100m, memory: 64Mi}\n";
+    c.kubectl_stdin(&["apply", "-f", "-"], Some(pod));
+    let out = c.kubectl(&["get", "pods", "-o", "wide"]);
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "READY",
+            "STATUS",
+            "RESTARTS",
+            "AGE",
+            "IP",
+            "NODE",
+            "NOMINATED",
+            "NODE",
+            "READINESS",
+            "GATES"
+        ]
+    );
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(&row[..4], ["p1", "0/1", "Pending", "0"]);
+    let p = c.json(&["get", "pod", "p1"]);
+    assert_eq!(p["status"]["qosClass"], "Guaranteed");
+    assert_eq!(p["spec"]["serviceAccountName"], "default");
+    let out = c.kubectl(&["describe", "pod", "p1"]);
+    assert!(
+        out.contains("QoS Class:") && out.contains("Guaranteed"),
+        "{out}"
+    );
+    assert!(
+        c.kubectl(&["delete", "pod", "p1"])
+            .contains("pod \"p1\" deleted")
     );
 }

@@ -76,7 +76,7 @@ pub async fn dispatch(
             &regatta_api::openapi::v3_root(),
         )),
         Route::OpenApiV3(p) => match regatta_api::openapi::v3_group_version(&p) {
-            Some(doc) => Ok(json_response(StatusCode::OK, &*doc)),
+            Some(doc) => Ok(json_response(StatusCode::OK, &doc)),
             None => Err(ApiError::no_route()),
         },
         Route::Resource(r) => {

@@ -224,6 +224,10 @@ pub fn prepare_create(rt: &ResourceType, obj: &mut Value) {
     {
         o.remove("status");
     }
+    if rt.kind == "Pod" {
+        let qos = regatta_api::defaults::pod_qos_class(obj);
+        obj["status"] = json!({"phase": "Pending", "qosClass": qos});
+    }
 }
 
 /// Carries what an update may not change from `old` into `new`; `subresource`

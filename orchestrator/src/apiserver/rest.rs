@@ -373,6 +373,7 @@ impl Rest {
     /// Read-modify-write of one object, retried on conflicts when `retry`.
     /// `mutate` gets the current object (with resourceVersion) and returns the
     /// desired one; it runs again on each retry.
+    #[allow(clippy::too_many_arguments)]
     pub async fn update_with<F>(
         &self,
         rt: &ResourceType,

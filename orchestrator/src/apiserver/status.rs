@@ -114,7 +114,7 @@ impl ApiError {
             .map(|e| {
                 json!({
                     "reason": e.reason(),
-                    "message": e.message().split_once(": ").map(|(_, m)| m.to_string()).unwrap_or_else(|| e.message()),
+                    "message": e.body(),
                     "field": e.field,
                 })
             })
