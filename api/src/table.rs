@@ -2694,28 +2694,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(test)]
-mod scratch_dump {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn dump() {
-        let now = Utc::now();
-        let ts = |s: i64| (now - TimeDelta::seconds(s)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let rt = crate::registry::RESOURCE_TYPES.iter().find(|t| t.kind == "Pod").unwrap();
-        let pods = vec![
-            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"crash","namespace":"default","creationTimestamp":ts(600),"resourceVersion":"5"},
-              "spec":{"containers":[{"name":"app"}],"nodeName":"n1"},
-              "status":{"phase":"Running","podIP":"10.0.0.7","containerStatuses":[{"name":"app","ready":false,"restartCount":5,
-                "state":{"waiting":{"reason":"CrashLoopBackOff"}},"lastState":{"terminated":{"exitCode":1,"finishedAt":ts(300)}}}]}}),
-            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"done","namespace":"default","creationTimestamp":ts(7200)},
-              "spec":{"containers":[{"name":"app"}]},
-              "status":{"phase":"Succeeded","containerStatuses":[{"name":"app","ready":false,"restartCount":0,"state":{"terminated":{"exitCode":0,"reason":"Completed"}}}]}}),
-        ];
-        println!("TABLE={}", to_table(rt, &pods, "", "10", now));
-        let svc = crate::registry::RESOURCE_TYPES.iter().find(|t| t.kind == "Service").unwrap();
-        let s = json!({"metadata":{"name":"web","namespace":"default","creationTimestamp":ts(90)},"spec":{"type":"NodePort","clusterIPs":["10.96.0.10"],"selector":{"app":"web"},"ports":[{"port":80,"nodePort":30080,"protocol":"TCP"}]}});
-        println!("SVC={}", to_table(svc, &[s], "", "11", now));
-    }
-}

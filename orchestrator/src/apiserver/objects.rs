@@ -224,6 +224,11 @@ pub fn prepare_create(rt: &ResourceType, obj: &mut Value) {
     {
         o.remove("status");
     }
+}
+
+/// Status a new object starts with, from its defaulted spec (upstream's
+/// PrepareForCreate): a Pod is Pending with its QoS class.
+pub fn initial_status(rt: &ResourceType, obj: &mut Value) {
     if rt.kind == "Pod" {
         let qos = regatta_api::defaults::pod_qos_class(obj);
         obj["status"] = json!({"phase": "Pending", "qosClass": qos});

@@ -340,6 +340,7 @@ impl Rest {
         self.namespace_ready_for_create(rt, ns).await?;
         objects::prepare_create(rt, &mut obj);
         defaults::apply_defaults(rt, &mut obj);
+        objects::initial_status(rt, &mut obj);
         let errs = validation::validate(rt, &obj, None);
         if !errs.is_empty() {
             return Err(ApiError::invalid(rt, &name, &errs));
