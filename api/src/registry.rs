@@ -75,6 +75,7 @@ macro_rules! rt {
 }
 
 /// Every built-in type, in discovery order.
+#[rustfmt::skip]
 pub static RESOURCE_TYPES: &[ResourceType] = &[
     rt!("", "v1", "Namespace", "namespaces", "namespace", false, &["ns"], NONE, &["status", "finalize"]),
     rt!("", "v1", "Pod", "pods", "pod", true, &["po"], ALL, &["status", "log", "binding", "exec"]),
@@ -143,7 +144,11 @@ mod tests {
     fn plurals_unique_within_group() {
         for (i, a) in RESOURCE_TYPES.iter().enumerate() {
             for b in &RESOURCE_TYPES[i + 1..] {
-                assert!(!(a.group == b.group && a.plural == b.plural), "{}", a.plural);
+                assert!(
+                    !(a.group == b.group && a.plural == b.plural),
+                    "{}",
+                    a.plural
+                );
             }
         }
     }

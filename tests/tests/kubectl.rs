@@ -540,3 +540,62 @@ fn pods_print_like_kubernetes() {
             .contains("pod \"p1\" deleted")
     );
 }
+
+#[test]
+fn lists_page_with_limit_and_continue() {
+    let c = Cluster::start().unwrap();
+    for i in 0..7 {
+        c.kubectl(&["create", "configmap", &format!("page{i}")]);
+    }
+    // kubectl pages with limit/continue; every object appears exactly once.
+    let out = c.kubectl(&["get", "cm", "--chunk-size=2", "-o", "name"]);
+    let names: Vec<&str> = out.lines().filter(|l| l.contains("page")).collect();
+    assert_eq!(names.len(), 7, "{out}");
+    let (code, first) = c
+        .http()
+        .get("/api/v1/namespaces/default/configmaps?limit=3");
+    assert_eq!(code, 200);
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
+    let token = first["metadata"]["continue"].as_str().unwrap().to_string();
+    let (_, second) = c.http().get(&format!(
+        "/api/v1/namespaces/default/configmaps?limit=100&continue={token}"
+    ));
+    let total = 3 + second["items"].as_array().unwrap().len();
+    assert!(
+        second["metadata"]
+            .get("continue")
+            .is_none_or(|v| v.is_null() || v == ""),
+        "{second}"
+    );
+    let (_, all) = c.http().get("/api/v1/namespaces/default/configmaps");
+    assert_eq!(total, all["items"].as_array().unwrap().len());
+}
+
+#[test]
+fn describe_lists_events_of_the_object() {
+    let c = Cluster::start().unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: ev\nspec:\n  containers:\n  - name: c\n    image: file:///x.wasm\n";
+    c.kubectl_stdin(&["apply", "-f", "-"], Some(pod));
+    let uid = c.json(&["get", "pod", "ev"])["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let event = format!(
+        "apiVersion: v1\nkind: Event\nmetadata:\n  name: ev.1\ninvolvedObject:\n  kind: Pod\n  name: ev\n  namespace: default\n  uid: {uid}\n  apiVersion: v1\nreason: Scheduled\nmessage: Successfully assigned default/ev to nowhere\ntype: Normal\nsource:\n  component: default-scheduler\ncount: 1\nfirstTimestamp: \"2026-01-01T00:00:00Z\"\nlastTimestamp: \"2026-01-01T00:00:00Z\"\n"
+    );
+    c.kubectl_stdin(&["create", "-f", "-"], Some(&event));
+    let out = c.kubectl(&["describe", "pod", "ev"]);
+    assert!(
+        out.contains("Scheduled") && out.contains("Successfully assigned default/ev to nowhere"),
+        "{out}"
+    );
+    let out = c.kubectl(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=ev,reason=Scheduled",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(out.trim(), "event/ev.1");
+}
