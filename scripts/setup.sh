@@ -30,5 +30,5 @@ fi
 
 if ! python3 -c 'import kubernetes, pytest' 2>/dev/null; then
   echo "setup: installing the Python kubernetes client and pytest"
-  python3 -m pip install --quiet --disable-pip-version-check 'kubernetes>=31' pytest
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'kubernetes>=31' pytest
 fi
