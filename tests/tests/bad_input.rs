@@ -190,3 +190,18 @@ fn selector_must_match_template_labels() {
         "{err}"
     );
 }
+
+#[test]
+fn unknown_fields_are_rejected_by_strict_field_validation() {
+    let c = Cluster::start().unwrap();
+    let dep = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  bogus: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: file:///srv/web.wasm\n        imagee: typo\n";
+    let err = c.kubectl_fail(&["apply", "-f", "-"], Some(dep));
+    assert!(err.contains("strict decoding error"), "{err}");
+    assert!(err.contains("unknown field \"spec.bogus\""), "{err}");
+    assert!(err.contains("spec.template.spec.containers[0].imagee"), "{err}");
+    assert!(!c.kubectl_out(&["get", "deploy", "web"], None).status.success());
+    // With --validate=warn the object is stored and the client is warned.
+    let out = c.kubectl_out(&["apply", "--validate=warn", "-f", "-"], Some(dep));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field \"spec.bogus\""));
+}
