@@ -6,6 +6,7 @@
 
 pub mod defaults;
 pub mod openapi;
+pub mod node_protocol;
 pub mod patch;
 pub mod protobuf;
 pub mod quantity;

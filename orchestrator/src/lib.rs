@@ -4,5 +4,6 @@ pub mod apiserver;
 pub mod config;
 pub mod control_plane;
 pub mod controllers;
+pub mod nodelink;
 pub mod pki;
 pub mod store;
