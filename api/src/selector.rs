@@ -118,7 +118,7 @@ impl Requirement {
             }
         }
         for (i, v) in values.iter().enumerate() {
-            let e = label_value_errors(v);
+            let e = crate::validation::is_valid_label_value(v);
             if !e.is_empty() {
                 errs.push(invalid(
                     &format!("values[{i}][{key}]"),
@@ -693,120 +693,7 @@ impl Parser {
 
 // --- validation messages (apimachinery util/validation, field.Error) -------
 
-const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
-const QUALIFIED_NAME_ERR: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
-const LABEL_VALUE_ERR: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_FMT: &str =
-    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
-const DNS1123_SUBDOMAIN_ERR: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-
-/// `validation.RegexError`, including its doubled spaces before " or ".
-fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
-    let mut s = format!("{msg} (e.g. ");
-    for (i, e) in examples.iter().enumerate() {
-        if i > 0 {
-            s.push_str(" or ");
-        }
-        let _ = write!(s, "'{e}', ");
-    }
-    let _ = write!(s, "regex used for validation is '{fmt}')");
-    s
-}
-
-fn max_len_error(n: usize) -> String {
-    format!("must be no more than {n} characters")
-}
-
-fn is_qualified_name_part(s: &str) -> bool {
-    let b = s.as_bytes();
-    match (b.first(), b.last()) {
-        (Some(f), Some(l)) => {
-            f.is_ascii_alphanumeric()
-                && l.is_ascii_alphanumeric()
-                && b.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        }
-        _ => false,
-    }
-}
-
-fn is_dns1123_subdomain(s: &str) -> bool {
-    s.split('.').all(|label| {
-        let b = label.as_bytes();
-        let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-        match (b.first(), b.last()) {
-            (Some(f), Some(l)) => alnum(f) && alnum(l) && b.iter().all(|c| alnum(c) || *c == b'-'),
-            _ => false,
-        }
-    })
-}
-
-fn qualified_name_errors(value: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    let parts: Vec<&str> = value.split('/').collect();
-    let name = match parts.as_slice() {
-        [name] => *name,
-        [prefix, name] => {
-            if prefix.is_empty() {
-                errs.push("prefix part must be non-empty".to_string());
-            } else {
-                if prefix.len() > 253 {
-                    errs.push(format!("prefix part {}", max_len_error(253)));
-                }
-                if !is_dns1123_subdomain(prefix) {
-                    let e = regex_error(
-                        DNS1123_SUBDOMAIN_ERR,
-                        DNS1123_SUBDOMAIN_FMT,
-                        &["example.com"],
-                    );
-                    errs.push(format!("prefix part {e}"));
-                }
-            }
-            *name
-        }
-        _ => {
-            let e = regex_error(
-                QUALIFIED_NAME_ERR,
-                QUALIFIED_NAME_FMT,
-                &["MyName", "my.name", "123-abc"],
-            );
-            errs.push(format!(
-                "a qualified name {e} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-            ));
-            return errs;
-        }
-    };
-    if name.is_empty() {
-        errs.push("name part must be non-empty".to_string());
-    } else if name.len() > 63 {
-        errs.push(format!("name part {}", max_len_error(63)));
-    }
-    if !is_qualified_name_part(name) {
-        let e = regex_error(
-            QUALIFIED_NAME_ERR,
-            QUALIFIED_NAME_FMT,
-            &["MyName", "my.name", "123-abc"],
-        );
-        errs.push(format!("name part {e}"));
-    }
-    errs
-}
-
-fn label_value_errors(value: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if value.len() > 63 {
-        errs.push(max_len_error(63));
-    }
-    if !value.is_empty() && !is_qualified_name_part(value) {
-        errs.push(regex_error(
-            LABEL_VALUE_ERR,
-            LABEL_VALUE_FMT,
-            &["MyValue", "my_value", "12345"],
-        ));
-    }
-    errs
-}
+// Name and label-value rules are the validation module's (one source of truth).
 
 /// A `field.Invalid` error, already rendered: `path: Invalid value: <bad>: detail`.
 struct FieldError(String);
@@ -822,7 +709,7 @@ fn invalid(path: &str, bad_value: &str, detail: &str) -> FieldError {
 }
 
 fn validate_label_key(key: &str, path: &str) -> Option<FieldError> {
-    let errs = qualified_name_errors(key);
+    let errs = crate::validation::is_qualified_name(key);
     (!errs.is_empty()).then(|| invalid(path, &go_quote(key), &errs.join("; ")))
 }
 
