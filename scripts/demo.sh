@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash wasm-examples/build.sh
 cargo build --workspace --bins
 DATA_DIR=${DATA_DIR:-.regatta}
 ./target/debug/orchestrator up --data-dir "$DATA_DIR" &

@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo fmt --all -- --check
+bash wasm-examples/build.sh
 cargo build --workspace --all-targets
 cargo test --workspace --no-fail-fast
 python3 -m pytest -q tests/python
