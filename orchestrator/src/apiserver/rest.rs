@@ -178,8 +178,13 @@ impl Rest {
     }
 
     pub async fn get(&self, rt: &ResourceType, ns: Option<&str>, name: &str) -> ApiResult<Value> {
-        match self.store.get(&key(rt, ns, name)).await {
-            Ok(Some(kv)) => from_kv(&kv),
+        from_kv(&self.stored(rt, &key(rt, ns, name), name).await?)
+    }
+
+    /// The stored object at `key`, or NotFound naming `name`.
+    async fn stored(&self, rt: &ResourceType, key: &str, name: &str) -> ApiResult<crate::store::KeyValue> {
+        match self.store.get(key).await {
+            Ok(Some(kv)) => Ok(kv),
             Ok(None) => Err(ApiError::not_found(rt, name)),
             Err(e) => Err(ApiError::from_store(e, rt, name)),
         }
@@ -390,11 +395,7 @@ impl Rest {
     {
         let k = key(rt, ns, name);
         for _ in 0..MAX_RETRIES {
-            let kv = match self.store.get(&k).await {
-                Ok(Some(kv)) => kv,
-                Ok(None) => return Err(ApiError::not_found(rt, name)),
-                Err(e) => return Err(ApiError::from_store(e, rt, name)),
-            };
+            let kv = self.stored(rt, &k, name).await?;
             let old = from_kv(&kv)?;
             let mut new = mutate(&old)?;
             objects::check_type(rt, &mut new)?;
@@ -600,11 +601,7 @@ impl Rest {
     ) -> ApiResult<Deleted> {
         let k = key(rt, ns, name);
         for _ in 0..MAX_RETRIES {
-            let kv = match self.store.get(&k).await {
-                Ok(Some(kv)) => kv,
-                Ok(None) => return Err(ApiError::not_found(rt, name)),
-                Err(e) => return Err(ApiError::from_store(e, rt, name)),
-            };
+            let kv = self.stored(rt, &k, name).await?;
             let obj = from_kv(&kv)?;
             if let Some(uid) = &opts.precondition_uid
                 && objects::str_field(&obj, "uid") != Some(uid.as_str())
