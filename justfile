@@ -26,6 +26,10 @@ lint:
 bench-store:
     cargo run --release -p regatta-bench --bin store-bench
 
+bench-api:
+    cargo build --release -p regatta-orchestrator
+    cargo run --release -p regatta-bench --bin api-bench
+
 # Run the control plane only.
 serve *ARGS:
     cargo run -p regatta-orchestrator --bin orchestrator -- serve {{ARGS}}

@@ -7,10 +7,10 @@
 //! per client, TLS handshakes done before the clock starts). A create counts when the
 //! server answered 201 Created, i.e. after the store's fsync.
 //!
-//! The server binary is not built here: `cargo build --release -p regatta-orchestrator
-//! --features wip` (while the binary still sits behind the `wip` feature; without it
-//! once that is gone). It is stopped by its PID at the end, also on error, panic or
-//! Ctrl-C, and its data directory removed.
+//! The server binary is not built here: `cargo build --release -p regatta-orchestrator`
+//! first (the bench would otherwise measure whatever stale binary it finds). It is
+//! stopped by its PID at the end, also on error, panic or Ctrl-C, and its data
+//! directory removed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -126,7 +126,7 @@ impl Server {
         if !args.orchestrator.is_file() {
             bail!(
                 "{} not found; build it first: cargo build --release -p \
-                 regatta-orchestrator --features wip (or point --orchestrator at it)",
+                 regatta-orchestrator (or point --orchestrator at it)",
                 args.orchestrator.display()
             );
         }
@@ -273,6 +273,26 @@ async fn run_case(
     })
 }
 
+/// CPU time (user + system) a process has used so far, from `/proc/<pid>/stat`.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name, which may itself contain spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ: 100 on every Linux this runs on (sysconf would need unsafe libc).
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// CPU time per create between two readings, as "123 µs".
+fn per_create(before: Option<Duration>, after: Option<Duration>, creates: usize) -> String {
+    match (before, after) {
+        (Some(b), Some(a)) if creates > 0 && a >= b => {
+            format!("{:.0} µs", (a - b).as_secs_f64() * 1e6 / creates as f64)
+        }
+        _ => "-".into(),
+    }
+}
+
 async fn run(args: Args) -> Result<()> {
     let client_counts = parse_list(&args.clients).context("--clients")?;
     let tmp = args.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
@@ -288,8 +308,8 @@ async fn run(args: Args) -> Result<()> {
         args.server_log,
     );
     println!(
-        "{:>7} {:>7} {:>10} {:>9} {:>9} {:>9}",
-        "clients", "creates", "creates/s", "p50 ms", "p99 ms", "max ms"
+        "{:>7} {:>7} {:>10} {:>9} {:>9} {:>9} {:>12} {:>12}",
+        "clients", "creates", "creates/s", "p50 ms", "p99 ms", "max ms", "server CPU", "bench CPU"
     );
     let mut at_16 = None;
     for &clients in &client_counts {
@@ -299,6 +319,7 @@ async fn run(args: Args) -> Result<()> {
         } else {
             args.count
         };
+        let cpu_before = (cpu_time(server.process.pid()), cpu_time(std::process::id()));
         let outcome = run_case(&server, clients, count, args.payload, limit)
             .await
             .map_err(|e| {
@@ -309,13 +330,15 @@ async fn run(args: Args) -> Result<()> {
             })?;
         let l = &outcome.latencies;
         println!(
-            "{:>7} {:>7} {:>10.0} {:>9} {:>9} {:>9}",
+            "{:>7} {:>7} {:>10.0} {:>9} {:>9} {:>9} {:>12} {:>12}",
             clients,
             outcome.done,
             rate(outcome.done, outcome.elapsed),
             Ms(l.percentile(50.0)),
             Ms(l.percentile(99.0)),
             Ms(l.max()),
+            per_create(cpu_before.0, cpu_time(server.process.pid()), outcome.done),
+            per_create(cpu_before.1, cpu_time(std::process::id()), outcome.done),
         );
         if clients == 16 && !l.is_empty() {
             at_16 = Some(l.percentile(99.0));

@@ -47,7 +47,10 @@ struct Args {
     /// Creates per case with more than one writer.
     #[arg(long, env = "STORE_BENCH_COUNT", default_value_t = 20_000)]
     count: usize,
-    /// Time limit of one backend in one case; writers stop early when it passes.
+    /// Rounds per case, alternating which store goes first; the median round is shown.
+    #[arg(long, env = "STORE_BENCH_ROUNDS", default_value_t = 3)]
+    rounds: usize,
+    /// Time limit of one backend in one round; writers stop early when it passes.
     #[arg(long, env = "STORE_BENCH_MAX_SECONDS", default_value_t = 60)]
     max_seconds: u64,
     /// Which stores to run.
@@ -72,18 +75,48 @@ enum Only {
     Etcd,
 }
 
-/// What one backend did in one case.
+/// What one backend did in one round of one case.
 struct Outcome {
     done: usize,
     elapsed: Duration,
-    latencies: Latencies,
+    latencies: Vec<Duration>,
     /// Transactions committed (Regatta only): writes per commit shows group commit.
     commits: Option<u64>,
 }
 
-impl Outcome {
-    fn per_second(&self) -> f64 {
-        rate(self.done, self.elapsed)
+/// One backend over all rounds of a case: the median round's rate (the machine is
+/// shared, so one round can be unlucky), latencies pooled.
+struct Summary {
+    per_second: f64,
+    /// Creates over all rounds.
+    done: usize,
+    /// Creates in the shortest round: less than asked when the time limit cut it.
+    fewest: usize,
+    latencies: Latencies,
+    commits: Option<u64>,
+}
+
+impl Summary {
+    fn of(outcomes: Vec<Outcome>) -> Option<Summary> {
+        if outcomes.is_empty() {
+            return None;
+        }
+        let mut rates: Vec<f64> = outcomes.iter().map(|o| rate(o.done, o.elapsed)).collect();
+        rates.sort_by(f64::total_cmp);
+        let commits = outcomes.iter().map(|o| o.commits).sum::<Option<u64>>();
+        Some(Summary {
+            per_second: rates[rates.len() / 2],
+            done: outcomes.iter().map(|o| o.done).sum(),
+            fewest: outcomes.iter().map(|o| o.done).min().unwrap_or(0),
+            commits,
+            latencies: Latencies::new(outcomes.into_iter().flat_map(|o| o.latencies).collect()),
+        })
+    }
+
+    fn writes_per_commit(&self) -> Option<f64> {
+        self.commits
+            .filter(|&c| c > 0)
+            .map(|c| self.done as f64 / c as f64)
     }
 }
 
@@ -131,7 +164,7 @@ async fn drive<C: Creator>(
     count: usize,
     payload: usize,
     limit: Duration,
-) -> Result<(usize, Duration, Latencies)> {
+) -> Result<(usize, Duration, Vec<Duration>)> {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let deadline = start + limit;
@@ -160,7 +193,7 @@ async fn drive<C: Creator>(
         all.extend(joined.context("a writer task panicked")??);
     }
     let elapsed = start.elapsed();
-    Ok((all.len(), elapsed, Latencies::new(all)))
+    Ok((all.len(), elapsed, all))
 }
 
 async fn run_regatta(
@@ -320,12 +353,12 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn fmt_rate(o: &Option<Outcome>) -> String {
+fn fmt_rate(o: &Option<Summary>) -> String {
     o.as_ref()
-        .map_or_else(|| "-".into(), |o| format!("{:.0}", o.per_second()))
+        .map_or_else(|| "-".into(), |o| format!("{:.0}", o.per_second))
 }
 
-fn fmt_p99(o: &Option<Outcome>) -> String {
+fn fmt_p99(o: &Option<Summary>) -> String {
     o.as_ref().map_or_else(
         || "-".into(),
         |o| Ms(o.latencies.percentile(99.0)).to_string(),
@@ -345,7 +378,9 @@ async fn run(args: Args) -> Result<()> {
         "etcd not run".into()
     };
     println!(
-        "store-bench: acknowledged fsync'd creates/s; {} cores; {etcd}; data in {}",
+        "store-bench: acknowledged fsync'd creates/s, median of {} rounds; {} cores; {etcd}; \
+         data in {}",
+        args.rounds.max(1),
         cores(),
         tmp.display()
     );
@@ -370,29 +405,32 @@ async fn run(args: Args) -> Result<()> {
             } else {
                 args.count
             };
-            let regatta = if with_regatta {
-                Some(run_regatta(&tmp, writers, count, payload, limit).await?)
-            } else {
-                None
-            };
-            let etcd = if with_etcd {
-                Some(run_etcd(&args, &tmp, writers, count, payload, limit).await?)
-            } else {
-                None
-            };
+            let (mut regatta, mut etcd) = (Vec::new(), Vec::new());
+            for round in 0..args.rounds.max(1) {
+                // Alternate who goes first, so that neither always gets the warmer disk
+                // cache or the quieter minute.
+                for regatta_turn in [round % 2 == 0, round % 2 == 1] {
+                    if regatta_turn && with_regatta {
+                        regatta.push(run_regatta(&tmp, writers, count, payload, limit).await?);
+                    }
+                    if !regatta_turn && with_etcd {
+                        etcd.push(run_etcd(&args, &tmp, writers, count, payload, limit).await?);
+                    }
+                }
+            }
+            let (regatta, etcd) = (Summary::of(regatta), Summary::of(etcd));
             let ratio = match (&regatta, &etcd) {
-                (Some(r), Some(e)) if e.per_second() > 0.0 => Some(r.per_second() / e.per_second()),
+                (Some(r), Some(e)) if e.per_second > 0.0 => Some(r.per_second / e.per_second),
                 _ => None,
             };
-            let per_commit = regatta.as_ref().and_then(|r| {
-                r.commits
-                    .filter(|&c| c > 0)
-                    .map(|c| format!("{:.1}", r.done as f64 / c as f64))
-            });
+            let per_commit = regatta
+                .as_ref()
+                .and_then(Summary::writes_per_commit)
+                .map(|w| format!("{w:.1}"));
             let done = regatta
                 .iter()
                 .chain(etcd.iter())
-                .map(|o| o.done)
+                .map(|o| o.fewest)
                 .min()
                 .unwrap_or(0);
             println!(

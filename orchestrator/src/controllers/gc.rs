@@ -8,7 +8,8 @@
 //!
 //! Owns the `ownerReferences` of dependents and those two finalizers; nothing else.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -16,8 +17,9 @@ use futures::future::BoxFuture;
 use regatta_api::registry::{RESOURCE_TYPES, ResourceType};
 use serde_json::{Value, json};
 
-use super::Action;
+use super::{Action, Controller};
 use crate::apiserver::ApiServer;
+use crate::store::Event;
 use crate::apiserver::objects;
 use crate::apiserver::rest::{DeleteOpts, ListOpts, Propagation, WriteOpts};
 
@@ -49,13 +51,58 @@ impl Obj {
     }
 }
 
-pub fn reconcile_all(api: &ApiServer) -> BoxFuture<'_, Action> {
-    async move {
+/// Woken only by changes that can concern it: an object written with
+/// ownerReferences or while being deleted, or the deletion of an object that
+/// something names as its owner (the set the last pass saw). A create of a
+/// plain object costs it one byte search, not a pass over the cluster.
+#[derive(Default)]
+pub struct GarbageCollector {
+    owners: Mutex<HashSet<String>>,
+}
+
+fn mentions(bytes: &[u8], needle: &[u8]) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+impl Controller for GarbageCollector {
+    fn name(&self) -> &'static str {
+        "garbage-collector"
+    }
+    fn prefixes(&self) -> &'static [&'static str] {
+        &[""]
+    }
+    fn wants(&self, event: &Event) -> bool {
+        match event {
+            Event::Put { kv, .. } => {
+                mentions(&kv.value, b"\"ownerReferences\"") || mentions(&kv.value, b"\"deletionTimestamp\"")
+            }
+            Event::Delete { prev, .. } => {
+                let uid = serde_json::from_slice::<Value>(&prev.value)
+                    .ok()
+                    .and_then(|v| objects::str_field(&v, "uid").map(str::to_string));
+                let owners = self.owners.lock().expect("not poisoned");
+                uid.is_some_and(|u| owners.contains(&u))
+            }
+        }
+    }
+    fn reconcile<'a>(&'a self, api: &'a ApiServer) -> BoxFuture<'a, Action> {
+        async move {
+            let (action, owners) = reconcile_all(api).await;
+            *self.owners.lock().expect("not poisoned") = owners;
+            action
+        }
+        .boxed()
+    }
+}
+
+/// One pass; returns what next and the uids named as owners.
+async fn reconcile_all(api: &ApiServer) -> (Action, HashSet<String>) {
+    {
         let mut all = Vec::new();
         for rt in RESOURCE_TYPES {
             match api.rest.list(rt, None, &ListOpts::default()).await {
                 Ok(l) => all.extend(l.items.into_iter().map(|obj| Obj { rt, obj })),
-                Err(_) => return Action::Requeue(Duration::from_secs(1)),
+                Err(_) => return (Action::Requeue(Duration::from_secs(1)), HashSet::new()),
             }
         }
         let by_uid: HashMap<&str, &Obj> = all.iter().map(|o| (o.uid(), o)).collect();
@@ -137,13 +184,14 @@ pub fn reconcile_all(api: &ApiServer) -> BoxFuture<'_, Action> {
                 }
             }
         }
-        if pending {
+        let owners = all.iter().flat_map(|o| o.owner_uids()).collect();
+        let action = if pending {
             Action::Requeue(Duration::from_millis(200))
         } else {
             Action::Await
-        }
+        };
+        (action, owners)
     }
-    .boxed()
 }
 
 async fn delete(api: &ApiServer, o: &Obj, propagation: Propagation) {

@@ -19,38 +19,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::apiserver::ApiServer;
+use crate::store::Event;
 
 /// Starts every controller on `tasks`.
 pub fn spawn_all(tasks: &TaskTracker, api: Arc<ApiServer>, shutdown: CancellationToken) {
-    spawn_loop(
-        tasks,
-        "namespace",
-        &["core/namespaces/"],
-        api.clone(),
-        shutdown.clone(),
-        namespace::reconcile_all,
-    );
-    spawn_loop(
-        tasks,
-        "serviceaccount",
-        &["core/namespaces/", "core/serviceaccounts/"],
-        api.clone(),
-        shutdown.clone(),
-        serviceaccount::reconcile_all,
-    );
-    spawn_loop(
-        tasks,
-        "garbage-collector",
-        &[""],
-        api,
-        shutdown,
-        gc::reconcile_all,
-    );
+    spawn(tasks, Arc::new(namespace::NamespaceController), api.clone(), shutdown.clone());
+    spawn(tasks, Arc::new(serviceaccount::ServiceAccountController), api.clone(), shutdown.clone());
+    spawn(tasks, Arc::new(gc::GarbageCollector::default()), api, shutdown);
 }
 
 /// What a reconcile pass asks for next.
@@ -62,26 +43,30 @@ pub enum Action {
     Requeue(Duration),
 }
 
+/// One controller: what wakes it, and one idempotent pass over what it owns.
+pub trait Controller: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    /// Store key prefixes whose changes may concern it.
+    fn prefixes(&self) -> &'static [&'static str];
+    /// Whether this change concerns it (cheap; runs for every change under the prefixes).
+    fn wants(&self, _event: &Event) -> bool {
+        true
+    }
+    fn reconcile<'a>(&'a self, api: &'a ApiServer) -> BoxFuture<'a, Action>;
+}
+
 const RESYNC: Duration = Duration::from_secs(30);
 
-type ReconcileFn = for<'a> fn(&'a ApiServer) -> futures::future::BoxFuture<'a, Action>;
-
-fn spawn_loop(
-    tasks: &TaskTracker,
-    name: &'static str,
-    prefixes: &'static [&'static str],
-    api: Arc<ApiServer>,
-    shutdown: CancellationToken,
-    reconcile: ReconcileFn,
-) {
+fn spawn<C: Controller>(tasks: &TaskTracker, ctl: Arc<C>, api: Arc<ApiServer>, shutdown: CancellationToken) {
     let wake = Arc::new(Notify::new());
-    for prefix in prefixes {
+    for prefix in ctl.prefixes() {
         let wake = wake.clone();
         let api = api.clone();
         let shutdown = shutdown.clone();
+        let ctl = ctl.clone();
         tasks.spawn(async move {
             // Re-subscribe from the current revision whenever the stream ends
-            // (lagged or compacted): we only need "something changed".
+            // (lagged or compacted), and wake once: something may have changed.
             loop {
                 let from = api.rest.store.revision();
                 let Ok(mut s) = api.rest.store.watch(prefix, from) else {
@@ -95,7 +80,7 @@ fn spawn_loop(
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
                         ev = s.next() => match ev {
-                            Some(Ok(_)) => wake.notify_one(),
+                            Some(Ok(ev)) => if ctl.wants(&ev) { wake.notify_one() },
                             _ => break,
                         },
                     }
@@ -113,11 +98,11 @@ fn spawn_loop(
             }
             // Coalesce a burst of changes into one pass.
             tokio::time::sleep(Duration::from_millis(20)).await;
-            delay = match reconcile(&api).await {
+            delay = match ctl.reconcile(&api).await {
                 Action::Await => RESYNC,
                 Action::Requeue(d) => d,
             };
-            tracing::trace!(controller = name, ?delay, "reconciled");
+            tracing::trace!(controller = ctl.name(), ?delay, "reconciled");
         }
     });
 }

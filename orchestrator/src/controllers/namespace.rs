@@ -10,12 +10,26 @@ use regatta_api::registry::{self, RESOURCE_TYPES};
 use serde_json::json;
 use std::time::Duration;
 
-use super::Action;
+use super::{Action, Controller};
 use crate::apiserver::ApiServer;
 use crate::apiserver::objects;
 use crate::apiserver::rest::{DeleteOpts, ListOpts, Propagation, WriteOpts};
 
-pub fn reconcile_all(api: &ApiServer) -> BoxFuture<'_, Action> {
+pub struct NamespaceController;
+
+impl Controller for NamespaceController {
+    fn name(&self) -> &'static str {
+        "namespace"
+    }
+    fn prefixes(&self) -> &'static [&'static str] {
+        &["core/namespaces/"]
+    }
+    fn reconcile<'a>(&'a self, api: &'a ApiServer) -> BoxFuture<'a, Action> {
+        reconcile_all(api)
+    }
+}
+
+fn reconcile_all(api: &ApiServer) -> BoxFuture<'_, Action> {
     async move {
         let ns_rt = registry::by_kind("v1", "Namespace").expect("registered");
         let Ok(list) = api.rest.list(ns_rt, None, &ListOpts::default()).await else {

@@ -7,12 +7,26 @@ use regatta_api::registry;
 use serde_json::json;
 use std::time::Duration;
 
-use super::Action;
+use super::{Action, Controller};
 use crate::apiserver::ApiServer;
 use crate::apiserver::objects;
 use crate::apiserver::rest::{ListOpts, WriteOpts};
 
-pub fn reconcile_all(api: &ApiServer) -> BoxFuture<'_, Action> {
+pub struct ServiceAccountController;
+
+impl Controller for ServiceAccountController {
+    fn name(&self) -> &'static str {
+        "serviceaccount"
+    }
+    fn prefixes(&self) -> &'static [&'static str] {
+        &["core/namespaces/", "core/serviceaccounts/"]
+    }
+    fn reconcile<'a>(&'a self, api: &'a ApiServer) -> BoxFuture<'a, Action> {
+        reconcile_all(api)
+    }
+}
+
+fn reconcile_all(api: &ApiServer) -> BoxFuture<'_, Action> {
     async move {
         let ns_rt = registry::by_kind("v1", "Namespace").expect("registered");
         let sa_rt = registry::by_kind("v1", "ServiceAccount").expect("registered");
