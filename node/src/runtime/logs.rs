@@ -1,0 +1,300 @@
+//! Container log files: a guest's stdout/stderr turned into line-timestamped
+//! files, one per container per restart, like CRI's:
+//! `<RFC3339Nano> stdout|stderr <line>\n`.
+//!
+//! Owns: line splitting (a line longer than [`MAX_LINE`] is cut into several;
+//! an unterminated last line is written when the container ends), a bounded
+//! in-memory queue, and one writer task per stream on the pod's runtime that
+//! appends to the file through tokio's blocking pool.
+//!
+//! Invariants: a guest never blocks the pod thread on disk I/O — a full queue
+//! makes the guest's own write wait (WASI backpressure) instead; a failing
+//! disk loses log lines, never the container.
+
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use chrono::{SecondsFormat, Utc};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
+
+/// Longest line kept whole; longer output is split (CRI uses 16 KiB too).
+pub(super) const MAX_LINE: usize = 16 * 1024;
+/// Queued bytes beyond which guest writes wait for the writer.
+const QUEUE_LIMIT: usize = 256 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+struct Queue {
+    /// Formatted, complete lines waiting for the writer.
+    pending: Vec<u8>,
+    /// The current line, not yet terminated.
+    partial: Vec<u8>,
+    /// Set by `close`: no more guest output; the writer drains and stops.
+    closed: bool,
+    /// Set when the file cannot be written: further output is dropped.
+    broken: bool,
+    /// `AsyncWrite` callers waiting for space.
+    wakers: Vec<Waker>,
+}
+
+struct Shared {
+    stream: Stream,
+    queue: Mutex<Queue>,
+    /// Wakes the writer when lines are queued or the sink closes.
+    data: Notify,
+    /// Wakes guest writes waiting for space.
+    space: Notify,
+}
+
+impl Shared {
+    fn space_left(queue: &Queue) -> usize {
+        if queue.broken {
+            QUEUE_LIMIT
+        } else {
+            QUEUE_LIMIT.saturating_sub(queue.pending.len())
+        }
+    }
+
+    fn push(&self, queue: &mut Queue, bytes: &[u8]) {
+        if queue.broken {
+            return;
+        }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            match rest.iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    queue.partial.extend_from_slice(&rest[..end]);
+                    self.emit(queue);
+                    rest = &rest[end + 1..];
+                }
+                None => {
+                    queue.partial.extend_from_slice(rest);
+                    rest = &[];
+                }
+            }
+            while queue.partial.len() > MAX_LINE {
+                let tail = queue.partial.split_off(MAX_LINE);
+                self.emit(queue);
+                queue.partial = tail;
+            }
+        }
+        self.data.notify_one();
+    }
+
+    /// Moves `partial` into `pending` as one timestamped line.
+    fn emit(&self, queue: &mut Queue) {
+        let timestamp = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
+        let line = std::mem::take(&mut queue.partial);
+        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+        queue.pending.extend_from_slice(timestamp.as_bytes());
+        queue.pending.push(b' ');
+        queue
+            .pending
+            .extend_from_slice(self.stream.as_str().as_bytes());
+        queue.pending.push(b' ');
+        queue.pending.extend_from_slice(line);
+        queue.pending.push(b'\n');
+    }
+}
+
+/// One stream of one container run, writing to its log file.
+pub(super) struct LogSink {
+    shared: Arc<Shared>,
+    writer: JoinHandle<()>,
+}
+
+impl LogSink {
+    /// Opens (creating or appending to) `path` and starts the writer task on
+    /// the current runtime.
+    pub(super) async fn open(path: &Path, stream: Stream) -> std::io::Result<LogSink> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        let file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .await?;
+        let shared = Arc::new(Shared {
+            stream,
+            queue: Mutex::new(Queue {
+                pending: Vec::new(),
+                partial: Vec::new(),
+                closed: false,
+                broken: false,
+                wakers: Vec::new(),
+            }),
+            data: Notify::new(),
+            space: Notify::new(),
+        });
+        let writer = tokio::spawn(write_loop(shared.clone(), file, path.display().to_string()));
+        Ok(LogSink { shared, writer })
+    }
+
+    /// What the guest's WASI context writes to.
+    pub(super) fn stream(&self) -> GuestOutput {
+        GuestOutput {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Ends the stream: writes an unterminated last line, drains the queue
+    /// and waits for the file writes to finish.
+    pub(super) async fn close(self) {
+        {
+            let mut queue = self.shared.queue.lock().unwrap();
+            if !queue.partial.is_empty() && !queue.broken {
+                self.shared.emit(&mut queue);
+            }
+            queue.closed = true;
+        }
+        self.shared.data.notify_one();
+        let _ = self.writer.await;
+    }
+}
+
+async fn write_loop(shared: Arc<Shared>, mut file: tokio::fs::File, path: String) {
+    loop {
+        let (chunk, closed) = {
+            let mut queue = shared.queue.lock().unwrap();
+            (std::mem::take(&mut queue.pending), queue.closed)
+        };
+        if chunk.is_empty() {
+            if closed {
+                break;
+            }
+            shared.data.notified().await;
+            continue;
+        }
+        let written = match file.write_all(&chunk).await {
+            Ok(()) => file.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
+            tracing::warn!(path, error = %e, "container log file is not writable; dropping output");
+            shared.queue.lock().unwrap().broken = true;
+        }
+        let wakers = std::mem::take(&mut shared.queue.lock().unwrap().wakers);
+        wakers.into_iter().for_each(Waker::wake);
+        shared.space.notify_waiters();
+    }
+    let wakers = std::mem::take(&mut shared.queue.lock().unwrap().wakers);
+    wakers.into_iter().for_each(Waker::wake);
+    shared.space.notify_waiters();
+}
+
+/// The guest's end of a [`LogSink`]: a WASI stdout/stderr stream.
+#[derive(Clone)]
+pub(super) struct GuestOutput {
+    shared: Arc<Shared>,
+}
+
+impl IsTerminal for GuestOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for GuestOutput {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for GuestOutput {
+    async fn ready(&mut self) {
+        loop {
+            let notified = self.shared.space.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let queue = self.shared.queue.lock().unwrap();
+                if queue.closed || Shared::space_left(&queue) > 0 {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+}
+
+impl OutputStream for GuestOutput {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        let mut queue = self.shared.queue.lock().unwrap();
+        if queue.closed {
+            return Err(StreamError::Closed);
+        }
+        self.shared.push(&mut queue, &bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        // Complete lines are already queued for the writer; a partial line
+        // waits for its newline (or the end of the container).
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        let queue = self.shared.queue.lock().unwrap();
+        if queue.closed {
+            return Err(StreamError::Closed);
+        }
+        Ok(Shared::space_left(&queue))
+    }
+}
+
+impl AsyncWrite for GuestOutput {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut queue = self.shared.queue.lock().unwrap();
+        if queue.closed {
+            return Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()));
+        }
+        let space = Shared::space_left(&queue);
+        if space == 0 {
+            queue.wakers.push(cx.waker().clone());
+            return Poll::Pending;
+        }
+        let n = buf.len().min(space);
+        self.shared.push(&mut queue, &buf[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
