@@ -5,8 +5,8 @@
 //! This crate does no I/O; the orchestrator and the node meet only here.
 
 pub mod defaults;
-pub mod openapi;
 pub mod node_protocol;
+pub mod openapi;
 pub mod patch;
 pub mod protobuf;
 pub mod quantity;

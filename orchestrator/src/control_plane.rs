@@ -20,6 +20,8 @@ use crate::store::redb_store::RedbStore;
 pub struct ControlPlane {
     pub api: Arc<ApiServer>,
     pub api_addr: std::net::SocketAddr,
+    /// The bound UDP address of the node link (also in `<data-dir>/node-listen`).
+    pub node_addr: std::net::SocketAddr,
     pub kubeconfig: PathBuf,
     tasks: TaskTracker,
     store: Arc<RedbStore>,
@@ -80,10 +82,13 @@ impl ControlPlane {
             });
         }
         crate::controllers::spawn_all(&tasks, api.clone(), shutdown.clone());
+        let node_addr =
+            crate::nodelink::start(flags, api.clone(), &tasks, shutdown.clone()).await?;
         api.set_ready();
         Ok(ControlPlane {
             api,
             api_addr,
+            node_addr,
             kubeconfig,
             tasks,
             store,

@@ -26,6 +26,15 @@ enum Command {
     Up(ClusterFlags),
     /// Control plane only.
     Serve(ClusterFlags),
+    /// Node join tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Creates a join token and prints it: `node --server HOST:PORT --token <it>`.
+    Create(regatta_orchestrator::nodelink::token::CreateArgs),
 }
 
 fn init_tracing(json: bool) {
@@ -66,6 +75,12 @@ fn main() -> Result<()> {
         let (flags, up) = match cli.command {
             Command::Up(f) => (f, true),
             Command::Serve(f) => (f, false),
+            Command::Token(TokenCommand::Create(args)) => {
+                let t = regatta_orchestrator::nodelink::token::create_cli(&args).await?;
+                println!("{t}");
+                eprintln!("join a node with: node --server HOST:7443 --token <the token above>");
+                return Ok(());
+            }
         };
         let cp = ControlPlane::start(&flags, token.clone()).await?;
         let kc = cp.kubeconfig.display().to_string();

@@ -104,6 +104,44 @@ impl Ca {
         })
     }
 
+    /// Signs a PKCS#10 request (PEM) as a client certificate for `user` in `groups`.
+    /// Only the request's public key is used; the subject is the caller's choice.
+    pub fn sign_client_request(
+        &self,
+        csr_pem: &str,
+        user: &str,
+        groups: &[&str],
+    ) -> Result<String> {
+        let mut csr = rcgen::CertificateSigningRequestParams::from_pem(csr_pem)
+            .context("parsing the certificate request")?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.distinguished_name = dn(user, Some(groups));
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2035, 1, 1);
+        csr.params = params;
+        Ok(csr.signed_by(&self.issuer()?)?.pem())
+    }
+
+    /// A serving credential for the DNS names `names`, issued afresh and not
+    /// stored (the node link's: nodes pin the CA, never the leaf).
+    pub fn issue_server(&self, cn: &str, names: &[&str]) -> Result<Credential> {
+        let key = KeyPair::generate()?;
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())?;
+        params.distinguished_name = dn(cn, None);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2035, 1, 1);
+        let cert = params.signed_by(&key, &self.issuer()?)?;
+        Ok(Credential {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+
     /// The API server's serving credential for `names` (DNS names and IPs), reused
     /// from disk while the names are unchanged.
     pub fn serving(&self, names: &[String]) -> Result<Credential> {

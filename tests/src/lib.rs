@@ -135,6 +135,14 @@ impl Cluster {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The node link's UDP address, as the orchestrator wrote it to `<data-dir>/node-listen`.
+    pub fn node_addr(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("node-listen"))
+            .expect("the orchestrator writes <data-dir>/node-listen at start")
+            .trim()
+            .to_string()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }

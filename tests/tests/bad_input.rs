@@ -198,8 +198,15 @@ fn unknown_fields_are_rejected_by_strict_field_validation() {
     let err = c.kubectl_fail(&["apply", "-f", "-"], Some(dep));
     assert!(err.contains("strict decoding error"), "{err}");
     assert!(err.contains("unknown field \"spec.bogus\""), "{err}");
-    assert!(err.contains("spec.template.spec.containers[0].imagee"), "{err}");
-    assert!(!c.kubectl_out(&["get", "deploy", "web"], None).status.success());
+    assert!(
+        err.contains("spec.template.spec.containers[0].imagee"),
+        "{err}"
+    );
+    assert!(
+        !c.kubectl_out(&["get", "deploy", "web"], None)
+            .status
+            .success()
+    );
     // With --validate=warn the object is stored and the client is warned.
     let out = c.kubectl_out(&["apply", "--validate=warn", "-f", "-"], Some(dep));
     assert!(out.status.success());

@@ -173,11 +173,19 @@ fn all_events(c: &Cluster, path: &str) -> Vec<Value> {
 fn watch_selector_transitions_bookmarks_and_timeout() {
     let c = Cluster::start().unwrap();
     let http = c.http();
-    let (_, cm) = http.post_json(CM, &json!({"metadata": {"name": "sel", "labels": {"app": "a"}}}));
+    let (_, cm) = http.post_json(
+        CM,
+        &json!({"metadata": {"name": "sel", "labels": {"app": "a"}}}),
+    );
     let from = rv(&cm);
     let patch = |labels: Value| {
         let body = serde_json::to_vec(&json!({"metadata": {"labels": labels}})).unwrap();
-        let (code, _) = http.send("PATCH", &format!("{CM}/sel"), Some("application/merge-patch+json"), body);
+        let (code, _) = http.send(
+            "PATCH",
+            &format!("{CM}/sel"),
+            Some("application/merge-patch+json"),
+            body,
+        );
         assert_eq!(code, 200);
     };
     patch(json!({"app": "b"}));
@@ -186,14 +194,28 @@ fn watch_selector_transitions_bookmarks_and_timeout() {
     let (code, _) = http.send("DELETE", &format!("{CM}/sel"), None, vec![]);
     assert_eq!(code, 200);
     // Leaving the selector is a DELETED, coming back an ADDED, for this watcher.
-    let evs = all_events(&c, &format!("{CM}?watch=1&resourceVersion={from}&labelSelector=app%3Da&timeoutSeconds=1"));
+    let evs = all_events(
+        &c,
+        &format!("{CM}?watch=1&resourceVersion={from}&labelSelector=app%3Da&timeoutSeconds=1"),
+    );
     let kinds: Vec<&str> = evs.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["DELETED", "ADDED", "MODIFIED", "DELETED"]);
     // A bookmark carries the latest resourceVersion; the stream ends at timeoutSeconds.
     let started = std::time::Instant::now();
-    let evs = all_events(&c, &format!("{CM}?watch=1&allowWatchBookmarks=true&timeoutSeconds=2&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"));
+    let evs = all_events(
+        &c,
+        &format!(
+            "{CM}?watch=1&allowWatchBookmarks=true&timeoutSeconds=2&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+        ),
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
-    let bookmark = evs.iter().find(|e| e["type"] == "BOOKMARK").expect("a bookmark");
-    assert_eq!(bookmark["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+    let bookmark = evs
+        .iter()
+        .find(|e| e["type"] == "BOOKMARK")
+        .expect("a bookmark");
+    assert_eq!(
+        bookmark["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
     assert!(rv(&bookmark["object"]) > from);
 }

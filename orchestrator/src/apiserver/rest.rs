@@ -182,7 +182,12 @@ impl Rest {
     }
 
     /// The stored object at `key`, or NotFound naming `name`.
-    async fn stored(&self, rt: &ResourceType, key: &str, name: &str) -> ApiResult<crate::store::KeyValue> {
+    async fn stored(
+        &self,
+        rt: &ResourceType,
+        key: &str,
+        name: &str,
+    ) -> ApiResult<crate::store::KeyValue> {
         match self.store.get(key).await {
             Ok(Some(kv)) => Ok(kv),
             Ok(None) => Err(ApiError::not_found(rt, name)),

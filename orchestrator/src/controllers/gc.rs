@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 
 use super::{Action, Controller};
 use crate::apiserver::ApiServer;
-use crate::store::Event;
 use crate::apiserver::objects;
 use crate::apiserver::rest::{DeleteOpts, ListOpts, Propagation, WriteOpts};
+use crate::store::Event;
 
 struct Obj {
     rt: &'static ResourceType,
@@ -74,7 +74,8 @@ impl Controller for GarbageCollector {
     fn wants(&self, event: &Event) -> bool {
         match event {
             Event::Put { kv, .. } => {
-                mentions(&kv.value, b"\"ownerReferences\"") || mentions(&kv.value, b"\"deletionTimestamp\"")
+                mentions(&kv.value, b"\"ownerReferences\"")
+                    || mentions(&kv.value, b"\"deletionTimestamp\"")
             }
             Event::Delete { prev, .. } => {
                 let uid = serde_json::from_slice::<Value>(&prev.value)
@@ -129,7 +130,12 @@ async fn reconcile_all(api: &ApiServer) -> (Action, HashSet<String>) {
                 .collect();
             if live.is_empty() {
                 pending = true;
-                delete(api, dep, Propagation::Background).await;
+                // The lists above were read type by type, not at one instant: an
+                // owner created after its type was listed must not cost its
+                // dependents their lives. Ask again before deleting.
+                if !any_owner_exists(api, dep).await {
+                    delete(api, dep, Propagation::Background).await;
+                }
             } else if live.iter().any(|o| o.has_finalizer("foregroundDeletion")) {
                 pending = true;
                 if !objects::is_deleting(&dep.obj) {
@@ -192,6 +198,36 @@ async fn reconcile_all(api: &ApiServer) -> (Action, HashSet<String>) {
         };
         (action, owners)
     }
+}
+
+/// Whether any owner named by `dep` exists now (same kind, name and uid).
+async fn any_owner_exists(api: &ApiServer, dep: &Obj) -> bool {
+    for r in dep.obj["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let (Some(av), Some(kind), Some(name), Some(uid)) = (
+            r["apiVersion"].as_str(),
+            r["kind"].as_str(),
+            r["name"].as_str(),
+            r["uid"].as_str(),
+        ) else {
+            continue;
+        };
+        let Some(rt) = regatta_api::registry::by_kind(av, kind) else {
+            continue;
+        };
+        let ns = if rt.namespaced { dep.ns() } else { None };
+        match api.rest.get(rt, ns, name).await {
+            Ok(o) if objects::str_field(&o, "uid") == Some(uid) => return true,
+            Ok(_) => {}
+            Err(e) if e.code == 404 => {}
+            // Unsure is not gone.
+            Err(_) => return true,
+        }
+    }
+    false
 }
 
 async fn delete(api: &ApiServer, o: &Obj, propagation: Propagation) {

@@ -29,9 +29,24 @@ use crate::store::Event;
 
 /// Starts every controller on `tasks`.
 pub fn spawn_all(tasks: &TaskTracker, api: Arc<ApiServer>, shutdown: CancellationToken) {
-    spawn(tasks, Arc::new(namespace::NamespaceController), api.clone(), shutdown.clone());
-    spawn(tasks, Arc::new(serviceaccount::ServiceAccountController), api.clone(), shutdown.clone());
-    spawn(tasks, Arc::new(gc::GarbageCollector::default()), api, shutdown);
+    spawn(
+        tasks,
+        Arc::new(namespace::NamespaceController),
+        api.clone(),
+        shutdown.clone(),
+    );
+    spawn(
+        tasks,
+        Arc::new(serviceaccount::ServiceAccountController),
+        api.clone(),
+        shutdown.clone(),
+    );
+    spawn(
+        tasks,
+        Arc::new(gc::GarbageCollector::default()),
+        api,
+        shutdown,
+    );
 }
 
 /// What a reconcile pass asks for next.
@@ -57,7 +72,12 @@ pub trait Controller: Send + Sync + 'static {
 
 const RESYNC: Duration = Duration::from_secs(30);
 
-fn spawn<C: Controller>(tasks: &TaskTracker, ctl: Arc<C>, api: Arc<ApiServer>, shutdown: CancellationToken) {
+fn spawn<C: Controller>(
+    tasks: &TaskTracker,
+    ctl: Arc<C>,
+    api: Arc<ApiServer>,
+    shutdown: CancellationToken,
+) {
     let wake = Arc::new(Notify::new());
     for prefix in ctl.prefixes() {
         let wake = wake.clone();

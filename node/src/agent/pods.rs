@@ -1,0 +1,197 @@
+//! The seam between the link and whatever runs pods: the desired set flows out
+//! as a level-triggered snapshot ([`DesiredState`] in a `watch`), observed
+//! status flows back through [`StatusReporter`].
+//!
+//! Invariant: the reporter keeps only the latest status per pod and resends all
+//! of them after a reconnect, so nothing depends on a report arriving once.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use regatta_api::k8s_openapi::api::core::v1::{Pod, PodStatus};
+use regatta_api::node_protocol::{PodRef, PodStatusUpdate};
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+
+/// The pods the orchestrator wants on this node, keyed by uid.
+#[derive(Debug, Clone, Default)]
+pub struct DesiredState {
+    /// False until the first full snapshot arrived: act only once synced.
+    pub synced: bool,
+    /// Counts full snapshots received (one per connection, at least).
+    pub resyncs: u64,
+    pub pods: BTreeMap<String, Pod>,
+}
+
+pub fn pod_ref(p: &Pod) -> PodRef {
+    PodRef {
+        namespace: p.metadata.namespace.clone().unwrap_or_default(),
+        name: p.metadata.name.clone().unwrap_or_default(),
+        uid: p.metadata.uid.clone().unwrap_or_default(),
+    }
+}
+
+#[derive(Default)]
+struct Reports {
+    /// Latest status per pod, and whether it still has to be sent.
+    latest: BTreeMap<PodRef, (PodStatus, bool)>,
+}
+
+/// Where pod statuses go; cheap to clone.
+#[derive(Clone, Default)]
+pub struct StatusReporter {
+    inner: Arc<Mutex<Reports>>,
+    notify: Arc<Notify>,
+}
+
+impl StatusReporter {
+    /// Records `status` as the pod's latest; it is sent as soon as connected.
+    pub fn report(&self, pod: PodRef, status: PodStatus) {
+        self.inner
+            .lock()
+            .unwrap()
+            .latest
+            .insert(pod, (status, true));
+        self.notify.notify_one();
+    }
+
+    pub(crate) async fn changed(&self) {
+        self.notify.notified().await
+    }
+
+    /// Statuses waiting to be sent; marks them sent.
+    pub(crate) fn take_dirty(&self) -> Vec<PodStatusUpdate> {
+        let mut r = self.inner.lock().unwrap();
+        r.latest
+            .iter_mut()
+            .filter(|(_, (_, dirty))| *dirty)
+            .map(|(pod, (status, dirty))| {
+                *dirty = false;
+                PodStatusUpdate {
+                    pod: pod.clone(),
+                    status: status.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// After a reconnect: everything is sent again; pods no longer desired are forgotten.
+    pub(crate) fn resync(&self, desired: &DesiredState) {
+        let mut r = self.inner.lock().unwrap();
+        r.latest.retain(|p, _| desired.pods.contains_key(&p.uid));
+        for (_, dirty) in r.latest.values_mut() {
+            *dirty = true;
+        }
+        drop(r);
+        self.notify.notify_one();
+    }
+
+    pub(crate) fn forget(&self, uid: &str) {
+        self.inner
+            .lock()
+            .unwrap()
+            .latest
+            .retain(|p, _| p.uid != uid);
+    }
+}
+
+/// The stand-in pod manager of this slice: every desired pod is reported
+/// `Pending` with `PodScheduled=True`, as kubelet does before it starts one.
+pub async fn report_pending(
+    mut desired: watch::Receiver<DesiredState>,
+    reporter: StatusReporter,
+    host_ip: Option<String>,
+    shutdown: CancellationToken,
+) {
+    let mut reported: BTreeMap<String, ()> = BTreeMap::new();
+    loop {
+        let state = desired.borrow_and_update().clone();
+        if state.synced {
+            reported.retain(|uid, _| state.pods.contains_key(uid));
+            for (uid, pod) in &state.pods {
+                if reported.contains_key(uid) {
+                    continue;
+                }
+                tracing::info!(
+                    pod = %format!("{}/{}", pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")),
+                    uid = %uid,
+                    "desired pod received (no runtime yet: reporting Pending)"
+                );
+                reporter.report(pod_ref(pod), pending_status(pod, host_ip.as_deref()));
+                reported.insert(uid.clone(), ());
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = desired.changed() => if r.is_err() { return },
+        }
+    }
+}
+
+fn pending_status(pod: &Pod, host_ip: Option<&str>) -> PodStatus {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let since = pod
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| t.0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or(now);
+    let mut v = serde_json::json!({
+        "phase": "Pending",
+        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": since}],
+    });
+    if let Some(ip) = host_ip {
+        v["hostIP"] = ip.into();
+        v["hostIPs"] = serde_json::json!([{"ip": ip}]);
+    }
+    serde_json::from_value(v).expect("a valid PodStatus")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pref(uid: &str) -> PodRef {
+        PodRef {
+            namespace: "default".into(),
+            name: uid.into(),
+            uid: uid.into(),
+        }
+    }
+
+    #[test]
+    fn reporter_keeps_latest_and_resends_after_resync() {
+        let r = StatusReporter::default();
+        r.report(pref("a"), PodStatus::default());
+        r.report(
+            pref("a"),
+            PodStatus {
+                phase: Some("Running".into()),
+                ..Default::default()
+            },
+        );
+        r.report(pref("b"), PodStatus::default());
+        let sent = r.take_dirty();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0].status.phase.as_deref(), Some("Running"));
+        assert!(r.take_dirty().is_empty());
+        let mut desired = DesiredState::default();
+        desired.pods.insert("a".into(), Pod::default());
+        r.resync(&desired);
+        let again = r.take_dirty();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].pod.uid, "a");
+    }
+
+    #[test]
+    fn pending_status_is_scheduled() {
+        let s = pending_status(&Pod::default(), Some("10.0.0.5"));
+        assert_eq!(s.phase.as_deref(), Some("Pending"));
+        let c = &s.conditions.unwrap()[0];
+        assert_eq!(
+            (c.type_.as_str(), c.status.as_str()),
+            ("PodScheduled", "True")
+        );
+        assert_eq!(s.host_ip.as_deref(), Some("10.0.0.5"));
+    }
+}

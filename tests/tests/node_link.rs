@@ -1,0 +1,238 @@
+//! A real `node` joins a real `orchestrator serve` with a token from
+//! `orchestrator token create`, shows up Ready with a podCIDR in `kubectl get
+//! nodes`, gets the pods bound to it and reports their status, and restarts on
+//! its stored certificate without the token.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use regatta_e2e::{Cluster, binary, wait_for};
+use serde_json::Value;
+
+/// A `node` process, killed by its PID when dropped.
+struct Node {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Node {
+    fn start(server: &str, token: Option<&str>, name: &str, data_dir: &Path) -> Node {
+        let log = data_dir.with_extension("log");
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let mut cmd = Command::new(binary("node"));
+        cmd.args(["--server", server, "--name", name, "--node-ip", "127.0.0.1"])
+            .arg("--data-dir")
+            .arg(data_dir);
+        if let Some(t) = token {
+            cmd.args(["--token", t]);
+        }
+        let child = cmd
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .expect("node starts");
+        Node {
+            child: Some(child),
+            log,
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let exited = wait_for("node to exit", Duration::from_secs(10), || {
+                c.try_wait().ok().flatten()
+            });
+            if exited.is_err() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn create_token(c: &Cluster) -> String {
+    let out = Command::new(binary("orchestrator"))
+        .args(["token", "create", "--data-dir"])
+        .arg(&c.data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "token create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().next().unwrap().trim().to_string()
+}
+
+fn ready_node(c: &Cluster, name: &str) -> Option<Value> {
+    let out = c.kubectl_out(&["get", "node", name, "-o", "json"], None);
+    if !out.status.success() {
+        return None;
+    }
+    let n: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let ready = n["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True");
+    (ready && n["spec"]["podCIDR"].is_string()).then_some(n)
+}
+
+#[test]
+fn a_node_joins_with_a_token_and_shows_ready_with_a_pod_cidr() {
+    let c = Cluster::start().unwrap();
+    let token = create_token(&c);
+    assert!(token.starts_with("K10"), "{token}");
+    let secrets = c.kubectl(&["-n", "kube-system", "get", "secrets"]);
+    assert!(secrets.contains("bootstrap-token-"), "{secrets}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let node_dir = tmp.path().join("node1");
+    let mut node = Node::start(&c.node_addr(), Some(&token), "e2e-node-1", &node_dir);
+    let n = wait_for("the node to be Ready", Duration::from_secs(30), || {
+        ready_node(&c, "e2e-node-1")
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}\nnode log:\n{}\norchestrator log:\n{}",
+            node.log_text(),
+            c.log_text()
+        )
+    });
+    let cidr = n["spec"]["podCIDR"].as_str().unwrap().to_string();
+    assert!(
+        cidr.starts_with("10.244.") && cidr.ends_with("/24"),
+        "{cidr}"
+    );
+    let table = c.kubectl(&["get", "nodes"]);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("e2e-node-1"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.split_whitespace().nth(1) == Some("Ready"), "{table}");
+    let key = std::fs::metadata(node_dir.join("pki/node.key")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
+
+    // A pod bound to the node reaches it; the node reports it scheduled.
+    c.kubectl_stdin(
+        &["apply", "-f", "-"],
+        Some(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bound\nspec:\n  nodeName: e2e-node-1\n  containers:\n  - name: c\n    image: file:///nowhere.wasm\n",
+        ),
+    );
+    wait_for("the node's pod status", Duration::from_secs(30), || {
+        let p = c.json(&["get", "pod", "bound"]);
+        let scheduled = p["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["type"] == "PodScheduled" && c["status"] == "True");
+        (scheduled && p["status"]["hostIP"] == "127.0.0.1").then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}\nnode log:\n{}", node.log_text()));
+
+    // Restarted without a token, the node uses its stored certificate.
+    node.stop();
+    let before = node
+        .log_text()
+        .matches("registered with the orchestrator")
+        .count();
+    let node = Node::start(&c.node_addr(), None, "e2e-node-1", &node_dir);
+    wait_for(
+        "the node to register again",
+        Duration::from_secs(30),
+        || {
+            (node
+                .log_text()
+                .matches("registered with the orchestrator")
+                .count()
+                > before)
+                .then_some(())
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\nnode log:\n{}", node.log_text()));
+    assert_eq!(node.log_text().matches("joined the cluster").count(), 1);
+    let again = ready_node(&c, "e2e-node-1").expect("still Ready");
+    assert_eq!(
+        again["spec"]["podCIDR"],
+        cidr.as_str(),
+        "same podCIDR after a restart"
+    );
+}
+
+#[test]
+fn a_wrong_token_is_refused_on_both_sides() {
+    let c = Cluster::start().unwrap();
+    let token = create_token(&c);
+    let (head, _) = token.rsplit_once('.').unwrap();
+    let wrong = format!("{head}.{}", "0".repeat(16));
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        &c.node_addr(),
+        Some(&wrong),
+        "e2e-bad",
+        &tmp.path().join("bad"),
+    );
+    wait_for("the refusal in both logs", Duration::from_secs(30), || {
+        (node
+            .log_text()
+            .contains("bootstrap token is invalid or expired")
+            && c.log_text().contains("node join refused"))
+        .then_some(())
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}\nnode log:\n{}\norchestrator log:\n{}",
+            node.log_text(),
+            c.log_text()
+        )
+    });
+    assert!(
+        !node.log_text().contains(&wrong),
+        "the token must not be logged"
+    );
+    let out = c.kubectl_out(&["get", "node", "e2e-bad"], None);
+    assert!(!out.status.success());
+
+    // A token pinning another CA never gets as far as sending the token.
+    let (_, id_secret) = token.split_once("::").unwrap();
+    let other_ca = format!("K10{}::{id_secret}", "ab".repeat(32));
+    let node = Node::start(
+        &c.node_addr(),
+        Some(&other_ca),
+        "e2e-pin",
+        &tmp.path().join("pin"),
+    );
+    wait_for("the pin mismatch", Duration::from_secs(30), || {
+        node.log_text()
+            .contains("no CA matching the pinned hash")
+            .then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}\nnode log:\n{}", node.log_text()));
+    assert!(
+        !c.log_text().contains("e2e-pin"),
+        "the orchestrator never heard the join"
+    );
+}
