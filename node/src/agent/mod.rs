@@ -19,7 +19,7 @@ pub mod credentials;
 pub mod node_status;
 pub mod pods;
 mod tls;
-mod wire;
+use regatta_link::wire;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

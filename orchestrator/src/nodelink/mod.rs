@@ -26,7 +26,7 @@
 mod registration;
 mod session;
 pub mod token;
-mod wire;
+use regatta_link::wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
