@@ -228,6 +228,24 @@ impl Ca {
     }
 }
 
+/// The Kubernetes identity a client certificate carries: its CN (user) and O
+/// (groups), as kube-apiserver reads them.
+pub fn subject_of(cert_der: &[u8]) -> Option<(String, Vec<String>)> {
+    let (_, cert) = x509_parser::parse_x509_certificate(cert_der).ok()?;
+    let subject = cert.subject();
+    let user = subject
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    let groups = subject
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok().map(str::to_string))
+        .collect();
+    Some((user, groups))
+}
+
 fn dn(cn: &str, orgs: Option<&[&str]>) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     for o in orgs.unwrap_or_default() {

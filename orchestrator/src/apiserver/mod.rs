@@ -124,19 +124,7 @@ impl ApiServer {
 }
 
 fn identity_of(conn: &rustls::ServerConnection) -> Option<Identity> {
-    let cert = conn.peer_certificates()?.first()?;
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
-    let subject = parsed.subject();
-    let user = subject
-        .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()?
-        .to_string();
-    let groups = subject
-        .iter_organization()
-        .filter_map(|o| o.as_str().ok().map(str::to_string))
-        .collect();
+    let (user, groups) = crate::pki::subject_of(conn.peer_certificates()?.first()?.as_ref())?;
     Some(Identity { user, groups })
 }
 

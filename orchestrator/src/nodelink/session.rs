@@ -43,19 +43,7 @@ fn subject_of(conn: &quinn::Connection) -> Option<(String, Vec<String>)> {
         .peer_identity()?
         .downcast::<Vec<rustls_pki_types::CertificateDer<'static>>>()
         .ok()?;
-    let (_, cert) = x509_parser::parse_x509_certificate(certs.first()?.as_ref()).ok()?;
-    let subject = cert.subject();
-    let user = subject
-        .iter_common_name()
-        .next()?
-        .as_str()
-        .ok()?
-        .to_string();
-    let groups = subject
-        .iter_organization()
-        .filter_map(|o| o.as_str().ok().map(str::to_string))
-        .collect();
-    Some((user, groups))
+    crate::pki::subject_of(certs.first()?.as_ref())
 }
 
 /// Serves one connection to its end.
