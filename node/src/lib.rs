@@ -3,4 +3,5 @@
 
 pub mod agent;
 pub mod net;
+pub mod pods;
 pub mod runtime;

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use regatta_api::node_protocol::{DEFAULT_MAX_PODS, JoinToken};
-use regatta_node::agent::{self, Agent, AgentConfig};
+use regatta_node::agent::{self, Agent, AgentConfig, AgentHandle};
+use regatta_node::net::{NetConfig, PodNetwork};
+use regatta_node::pods::{PodManager, PodManagerConfig};
+use regatta_node::runtime::{EngineConfig, NodeEngine};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -73,6 +76,75 @@ fn token(cli: &Cli) -> Result<Option<JoinToken>> {
     Ok(Some(t))
 }
 
+/// Waits for the first Welcome, makes the pod network from it (refusing to
+/// start when that fails), runs the pod manager until `shutdown`, then stops
+/// every pod and tears the network down.
+async fn run_pods(
+    handle: AgentHandle,
+    engine: std::sync::Arc<NodeEngine>,
+    cfg: PodManagerConfig,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let mut welcome = handle.welcome.clone();
+    let w = tokio::select! {
+        _ = shutdown.cancelled() => return Ok(()),
+        w = welcome.wait_for(Option::is_some) => match w {
+            Ok(w) => w.clone().expect("waited for Some"),
+            Err(_) => return Ok(()),
+        },
+    };
+    let net_cfg = NetConfig {
+        cluster_name: w.cluster.cluster_name.clone(),
+        pod_cidr: w.cluster.pod_cidr,
+        node_pod_cidr: w.pod_cidr,
+        service_cidr: w.cluster.service_cidr,
+        state_dir: cfg.data_dir.join("net"),
+    };
+    let net = PodNetwork::setup(net_cfg.clone()).await.with_context(|| {
+        format!(
+            "setting up the pod network (cluster {}, pod CIDR {}, node pod CIDR {}, Service CIDR {})",
+            net_cfg.cluster_name, net_cfg.pod_cidr, net_cfg.node_pod_cidr, net_cfg.service_cidr
+        )
+    })?;
+    let net = std::sync::Arc::new(net);
+    tracing::info!(
+        cluster = %net_cfg.cluster_name,
+        pod_cidr = %net_cfg.node_pod_cidr,
+        bridge = %net.bridge(),
+        "pod network ready"
+    );
+    {
+        // The podCIDR is stable across restarts; a change needs a node restart.
+        let mut welcome = handle.welcome.clone();
+        let shutdown = shutdown.clone();
+        let first = w.pod_cidr;
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    r = welcome.changed() => if r.is_err() { return },
+                }
+                if let Some(w) = welcome.borrow_and_update().as_ref()
+                    && w.pod_cidr != first
+                {
+                    tracing::error!(
+                        was = %first, now = %w.pod_cidr,
+                        "the orchestrator assigned a different podCIDR; restart the node to use it"
+                    );
+                }
+            }
+        });
+    }
+    let sink = std::sync::Arc::new(handle.status.clone());
+    PodManager::new(cfg, engine, net.clone(), sink)
+        .run(handle.desired.clone(), shutdown)
+        .await;
+    net.teardown()
+        .await
+        .context("tearing down the pod network")?;
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     init_tracing(cli.log_json);
@@ -116,14 +188,21 @@ fn main() -> Result<()> {
         });
         tracing::info!(node = %node_name, server = %server, node_ip = %node_ip, "node starting");
 
+        let engine = NodeEngine::new(EngineConfig {
+            max_pods: cli.max_pods,
+            cache_dir: Some(cli.data_dir.join("cache")),
+            ..Default::default()
+        })
+        .context("creating the Wasm engine")?;
+        let pods_cfg = PodManagerConfig::new(
+            cli.data_dir.clone(),
+            node_name.clone(),
+            Some(node_ip.to_string()),
+        );
+
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
-        tasks.spawn(agent::pods::report_pending(
-            handle.desired.clone(),
-            handle.status.clone(),
-            Some(node_ip.to_string()),
-            shutdown.clone(),
-        ));
+        let pods_task = tasks.spawn(run_pods(handle, engine, pods_cfg, shutdown.clone()));
         let agent_task = tasks.spawn(agent.run(shutdown.clone()));
         tasks.close();
         {
@@ -140,12 +219,23 @@ fn main() -> Result<()> {
                 shutdown.cancel();
             });
         }
-        let result = agent_task.await;
-        shutdown.cancel();
+        // Whichever ends first (the agent failing to start, the pod network
+        // refusing to start, or a signal) stops the other.
+        let mut pods_task = pods_task;
+        let mut agent_task = agent_task;
+        let (agent_result, pods_result) = tokio::select! {
+            a = &mut agent_task => {
+                shutdown.cancel();
+                (a, pods_task.await)
+            }
+            p = &mut pods_task => {
+                shutdown.cancel();
+                (agent_task.await, p)
+            }
+        };
         tasks.wait().await;
-        match result {
-            Ok(r) => r.map_err(Into::into),
-            Err(e) => Err(e.into()),
-        }
+        // The pod network's refusal is the more useful message.
+        pods_result??;
+        agent_result?.map_err(Into::into)
     })
 }

@@ -145,8 +145,13 @@ async fn setup_makes_safety_routes_bridge_and_teardown_removes_exactly_them() {
             .collect()
     };
     let before_other = foreign();
-    let test_link =
-        |n: &str| n.starts_with(&format!("t{}x", std::process::id())) || n.starts_with("veth");
+    // Links other tests of this process make meanwhile (the pod manager's use `p<pid>x`).
+    let test_link = |n: &str| {
+        let pid = std::process::id();
+        n.starts_with(&format!("t{pid}x"))
+            || n.starts_with(&format!("p{pid}x"))
+            || n.starts_with("veth")
+    };
     let links = || -> Vec<String> {
         ip(&["-br", "link"])
             .lines()

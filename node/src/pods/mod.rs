@@ -1,0 +1,185 @@
+//! The pod manager (DESIGN §5): makes the pods bound to this node run.
+//!
+//! Owns `<data-dir>/pods/` (logs) and `<data-dir>/volumes/` (emptyDirs).
+//! Reads the desired set from a `watch` ([`DesiredState`]), reports status
+//! through a [`StatusSink`], and calls the runtime ([`crate::runtime`]) and
+//! the pod network ([`crate::net`]); it knows nothing of QUIC.
+//!
+//! Invariants:
+//! - Level-triggered: every pass compares the whole desired set with the
+//!   pod workers that exist (on each change and every resync period), so a
+//!   missed event costs at most one period. Nothing runs before the first
+//!   full snapshot (`synced`).
+//! - One worker per pod uid at a time: a pod removed and re-added gets a new
+//!   worker only after the old one has cleaned up (containers killed, netns
+//!   removed, directories deleted).
+
+mod spec;
+mod status;
+mod worker;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use regatta_api::k8s_openapi::api::core::v1::PodStatus;
+use regatta_api::node_protocol::PodRef;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::pods::{DesiredState, StatusReporter};
+use crate::net::PodNetwork;
+use crate::runtime::NodeEngine;
+
+/// Where pod statuses go: the node link's [`StatusReporter`], or a test's sink.
+pub trait StatusSink: Send + Sync + 'static {
+    /// Records `status` as the pod's latest.
+    fn report(&self, pod: PodRef, status: PodStatus);
+    /// The pod is gone from this node: its status need not be sent again.
+    fn forget(&self, _uid: &str) {}
+}
+
+impl StatusSink for StatusReporter {
+    fn report(&self, pod: PodRef, status: PodStatus) {
+        StatusReporter::report(self, pod, status)
+    }
+    fn forget(&self, uid: &str) {
+        StatusReporter::forget(self, uid)
+    }
+}
+
+/// Knobs of the pod manager.
+#[derive(Clone, Debug)]
+pub struct PodManagerConfig {
+    /// The node's `--data-dir`: logs go to `pods/`, emptyDirs to `volumes/`.
+    pub data_dir: PathBuf,
+    pub node_name: String,
+    /// `status.hostIP`.
+    pub host_ip: Option<String>,
+    /// First restart delay of a crashing container (kubelet: 10 s), doubled
+    /// per restart up to `backoff_max` (5 min).
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    /// How often the desired set is compared with what runs, events or not.
+    pub resync_period: Duration,
+}
+
+impl PodManagerConfig {
+    pub fn new(data_dir: PathBuf, node_name: String, host_ip: Option<String>) -> Self {
+        PodManagerConfig {
+            data_dir,
+            node_name,
+            host_ip,
+            backoff_initial: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(300),
+            resync_period: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What every pod worker shares.
+pub(crate) struct Ctx {
+    pub cfg: PodManagerConfig,
+    pub engine: Arc<NodeEngine>,
+    pub net: Arc<PodNetwork>,
+    pub sink: Arc<dyn StatusSink>,
+    /// Woken when a worker ends, so a re-added uid does not wait a resync.
+    pub worker_done: Notify,
+}
+
+struct Worker {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+pub struct PodManager {
+    ctx: Arc<Ctx>,
+}
+
+impl PodManager {
+    pub fn new(
+        cfg: PodManagerConfig,
+        engine: Arc<NodeEngine>,
+        net: Arc<PodNetwork>,
+        sink: Arc<dyn StatusSink>,
+    ) -> PodManager {
+        PodManager {
+            ctx: Arc::new(Ctx {
+                cfg,
+                engine,
+                net,
+                sink,
+                worker_done: Notify::new(),
+            }),
+        }
+    }
+
+    /// Runs the reconcile loop until `shutdown`, then stops every pod (kills
+    /// its containers, removes its netns and directories) before returning.
+    pub async fn run(
+        self,
+        mut desired: watch::Receiver<DesiredState>,
+        shutdown: CancellationToken,
+    ) {
+        let mut workers: HashMap<String, Worker> = HashMap::new();
+        let mut resync = tokio::time::interval(self.ctx.cfg.resync_period);
+        resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let state = desired.borrow_and_update().clone();
+            if state.synced {
+                self.reconcile(&state, &mut workers);
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                r = desired.changed() => if r.is_err() { break },
+                _ = resync.tick() => {},
+                _ = self.ctx.worker_done.notified() => {},
+            }
+        }
+        for w in workers.values() {
+            w.stop.cancel();
+        }
+        for (uid, w) in workers {
+            if let Err(e) = w.task.await {
+                tracing::error!(pod_uid = %uid, "pod worker failed: {e}");
+            }
+        }
+    }
+
+    /// One pass: stop workers of pods no longer wanted, start workers for
+    /// wanted pods that have none.
+    fn reconcile(&self, state: &DesiredState, workers: &mut HashMap<String, Worker>) {
+        workers.retain(|uid, w| {
+            if w.task.is_finished() {
+                if !w.stop.is_cancelled() {
+                    tracing::error!(pod_uid = %uid, "pod worker ended on its own; restarting it");
+                }
+                return false;
+            }
+            true
+        });
+        for (uid, w) in workers.iter() {
+            let wanted = state
+                .pods
+                .get(uid)
+                .is_some_and(|p| p.metadata.deletion_timestamp.is_none());
+            if !wanted && !w.stop.is_cancelled() {
+                tracing::info!(pod_uid = %uid, "pod no longer desired: stopping it");
+                w.stop.cancel();
+            }
+        }
+        for (uid, pod) in &state.pods {
+            if pod.metadata.deletion_timestamp.is_some() || workers.contains_key(uid) {
+                continue;
+            }
+            let stop = CancellationToken::new();
+            let task = tokio::spawn(worker::run(self.ctx.clone(), pod.clone(), stop.clone()));
+            workers.insert(uid.clone(), Worker { stop, task });
+        }
+    }
+}
