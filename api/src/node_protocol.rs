@@ -144,6 +144,12 @@ pub struct PodRef {
 pub struct PodStatusUpdate {
     pub pod: PodRef,
     pub status: PodStatus,
+    /// The node has stopped every container of this pod, which is being
+    /// deleted, and removed its sandbox: the orchestrator may now remove the
+    /// object (kubelet's final delete with grace period 0). `status` is then
+    /// not applied.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub terminated: bool,
 }
 
 /// What went wrong, in the orchestrator's words.
@@ -471,6 +477,7 @@ mod tests {
                 phase: Some("Pending".into()),
                 ..Default::default()
             },
+            terminated: false,
         })));
         round_trip_node(NodeMessage::Heartbeat);
         round_trip_server(ServerMessage::Joined(JoinResponse {

@@ -228,6 +228,7 @@ fn status_update(p: &Value, phase: &str) -> NodeMessage {
             name: p["metadata"]["name"].as_str().unwrap().into(),
             uid: p["metadata"]["uid"].as_str().unwrap().into(),
         },
+        terminated: false,
         status: PodStatus {
             phase: Some(phase.into()),
             ..Default::default()

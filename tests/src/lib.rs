@@ -49,6 +49,14 @@ pub fn wait_for<T>(
     }
 }
 
+/// A cluster name no other test (or test run) on this machine uses: it prefixes
+/// every kernel object the cluster's nodes make.
+pub fn cluster_name() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("e{}x{n}", std::process::id() % 100_000)
+}
+
 /// A running control plane (`orchestrator serve`) with its own data dir.
 pub struct Cluster {
     pub data_dir: PathBuf,
@@ -57,6 +65,8 @@ pub struct Cluster {
     pub kubeconfig: PathBuf,
     extra_args: Vec<String>,
     pub log: PathBuf,
+    /// Fixed for the cluster's life, so a restart keeps its kernel objects' names.
+    pub cluster_name: String,
 }
 
 impl Cluster {
@@ -75,6 +85,7 @@ impl Cluster {
             _tmp: Some(tmp),
             child: None,
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            cluster_name: cluster_name(),
         };
         c.spawn()?;
         Ok(c)
@@ -96,7 +107,7 @@ impl Cluster {
                 "--node-listen",
                 "127.0.0.1:0",
             ])
-            .args(["--cluster-name", "e2e"])
+            .args(["--cluster-name", &self.cluster_name])
             .args(&self.extra_args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())

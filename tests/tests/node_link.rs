@@ -64,11 +64,9 @@ impl Node {
 }
 
 impl Drop for Node {
+    /// SIGTERM, so the node tears down its pod network as it would for a user.
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.stop();
     }
 }
 

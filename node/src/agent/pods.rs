@@ -35,6 +35,8 @@ pub fn pod_ref(p: &Pod) -> PodRef {
 struct Reports {
     /// Latest status per pod, and whether it still has to be sent.
     latest: BTreeMap<PodRef, (PodStatus, bool)>,
+    /// Pods being deleted that this node has finished stopping, to be told once.
+    terminated: Vec<PodRef>,
 }
 
 /// Where pod statuses go; cheap to clone.
@@ -62,7 +64,8 @@ impl StatusReporter {
     /// Statuses waiting to be sent; marks them sent.
     pub(crate) fn take_dirty(&self) -> Vec<PodStatusUpdate> {
         let mut r = self.inner.lock().unwrap();
-        r.latest
+        let mut out: Vec<PodStatusUpdate> = r
+            .latest
             .iter_mut()
             .filter(|(_, (_, dirty))| *dirty)
             .map(|(pod, (status, dirty))| {
@@ -70,9 +73,29 @@ impl StatusReporter {
                 PodStatusUpdate {
                     pod: pod.clone(),
                     status: status.clone(),
+                    terminated: false,
                 }
             })
-            .collect()
+            .collect();
+        out.extend(r.terminated.drain(..).map(|pod| PodStatusUpdate {
+            pod,
+            status: PodStatus::default(),
+            terminated: true,
+        }));
+        out
+    }
+
+    /// The pod, being deleted, is stopped and cleaned up here: the orchestrator
+    /// may remove it. Sent once; a pod still listed as deleting after a
+    /// reconnect is reported again by the pod manager.
+    pub fn terminated(&self, pod: PodRef) {
+        let mut r = self.inner.lock().unwrap();
+        r.latest.retain(|p, _| p.uid != pod.uid);
+        if !r.terminated.contains(&pod) {
+            r.terminated.push(pod);
+        }
+        drop(r);
+        self.notify.notify_one();
     }
 
     /// After a reconnect: everything is sent again; pods no longer desired are forgotten.

@@ -42,6 +42,8 @@ pub trait StatusSink: Send + Sync + 'static {
     fn report(&self, pod: PodRef, status: PodStatus);
     /// The pod is gone from this node: its status need not be sent again.
     fn forget(&self, _uid: &str) {}
+    /// The pod, being deleted, is stopped and cleaned up: it may be removed.
+    fn terminated(&self, _pod: PodRef) {}
 }
 
 impl StatusSink for StatusReporter {
@@ -50,6 +52,9 @@ impl StatusSink for StatusReporter {
     }
     fn forget(&self, uid: &str) {
         StatusReporter::forget(self, uid)
+    }
+    fn terminated(&self, pod: PodRef) {
+        StatusReporter::terminated(self, pod)
     }
 }
 
@@ -174,7 +179,12 @@ impl PodManager {
             }
         }
         for (uid, pod) in &state.pods {
-            if pod.metadata.deletion_timestamp.is_some() || workers.contains_key(uid) {
+            if workers.contains_key(uid) {
+                continue;
+            }
+            if pod.metadata.deletion_timestamp.is_some() {
+                // Nothing of it runs here (any more): it may go.
+                self.ctx.sink.terminated(crate::agent::pods::pod_ref(pod));
                 continue;
             }
             let stop = CancellationToken::new();

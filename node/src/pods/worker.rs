@@ -412,5 +412,8 @@ async fn cleanup(shared: &Shared, sandbox: Option<Arc<Sandbox>>) {
         }
     }
     shared.ctx.sink.forget(shared.uid());
+    // Stopped because the pod is being deleted (or already is): nothing of it
+    // runs here any more, so the orchestrator may remove it.
+    shared.ctx.sink.terminated(pod_ref(&shared.pod));
     tracing::info!(pod = %name, "pod stopped and cleaned up");
 }

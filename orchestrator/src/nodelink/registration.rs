@@ -350,6 +350,42 @@ pub enum StatusRefused {
 
 /// Applies a node's report of a pod's status, if the pod is bound to `node`.
 /// The check runs on the object being replaced, so it cannot be raced.
+/// The node finished stopping a pod that is being deleted: remove it (the
+/// kubelet's final delete, grace period 0). Only for a pod bound to `node`,
+/// with the same uid, that is already being deleted — a node cannot delete
+/// pods on its own.
+pub async fn finish_pod_deletion(rest: &Rest, node: &str, pod: &PodRef) -> Result<(), String> {
+    let cur = match rest.get(pods(), Some(&pod.namespace), &pod.name).await {
+        Ok(p) => p,
+        Err(e) if e.code == 404 => return Ok(()),
+        Err(e) => return Err(e.message),
+    };
+    if cur["spec"]["nodeName"].as_str() != Some(node) {
+        return Err(format!(
+            "pod {}/{} is not bound to {node}",
+            pod.namespace, pod.name
+        ));
+    }
+    if cur["metadata"]["uid"].as_str() != Some(pod.uid.as_str())
+        || cur["metadata"]["deletionTimestamp"].is_null()
+    {
+        return Ok(());
+    }
+    let opts = crate::apiserver::rest::DeleteOpts {
+        grace_period_seconds: Some(0),
+        precondition_uid: Some(pod.uid.clone()),
+        ..Default::default()
+    };
+    match rest
+        .delete(pods(), Some(&pod.namespace), &pod.name, &opts)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == 404 || e.code == 409 => Ok(()),
+        Err(e) => Err(e.message),
+    }
+}
+
 pub async fn apply_pod_status(
     rest: &Rest,
     node: &str,

@@ -458,6 +458,11 @@ impl Control {
                     tracing::warn!(node = %self.node, error = %e.message, "node link: renewing the node's lease failed");
                 }
             }
+            NodeMessage::PodStatus(u) if u.terminated => {
+                if let Err(e) = registration::finish_pod_deletion(rest, &self.node, &u.pod).await {
+                    tracing::warn!(node = %self.node, peer = %self.addr, "node link: final pod delete refused: {e}");
+                }
+            }
             NodeMessage::PodStatus(u) => {
                 match registration::apply_pod_status(rest, &self.node, &u.pod, &u.status).await {
                     Ok(()) => {}
