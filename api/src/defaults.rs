@@ -410,41 +410,28 @@ pub fn pod_qos_class(pod: &Value) -> &'static str {
         .into_iter()
         .filter_map(|k| spec.and_then(|s| s.get(k)).and_then(Value::as_array))
         .flatten();
+    // The positive cpu/memory quantities of one `resources.<which>` map.
+    let compute = |res: Option<&Value>, which: &str| -> Vec<(&'static str, i128)> {
+        res.and_then(|r| r.get(which))
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, q)| {
+                let name = ["cpu", "memory"].into_iter().find(|n| n == name)?;
+                let q = parse_json_quantity(q).ok()?;
+                (q.signum() > 0).then(|| (name, q.nanos()))
+            })
+            .collect()
+    };
     for c in containers {
         let res = c.get("resources");
-        for (name, q) in res
-            .and_then(|r| r.get("requests"))
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            let (Some(name), Ok(q)) = (
-                ["cpu", "memory"].into_iter().find(|n| n == name),
-                parse_json_quantity(q),
-            ) else {
-                continue;
-            };
-            if q.signum() > 0 {
-                *requests.entry(name).or_default() += q.nanos();
-            }
+        for (name, q) in compute(res, "requests") {
+            *requests.entry(name).or_default() += q;
         }
-        let mut found = 0;
-        for (name, q) in res
-            .and_then(|r| r.get("limits"))
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            let (Some(name), Ok(q)) = (
-                ["cpu", "memory"].into_iter().find(|n| n == name),
-                parse_json_quantity(q),
-            ) else {
-                continue;
-            };
-            if q.signum() > 0 {
-                found += 1;
-                *limits.entry(name).or_default() += q.nanos();
-            }
+        let found_limits = compute(res, "limits");
+        let found = found_limits.len();
+        for (name, q) in found_limits {
+            *limits.entry(name).or_default() += q;
         }
         if found < 2 {
             guaranteed = false;
