@@ -86,7 +86,17 @@ pub async fn watch(
     let first: Vec<WatchEvent> = match rest.store.watch(&prefix, after) {
         Ok(s) => {
             let live = live_events(rt, s, params.list.clone());
-            return Ok(assemble(initial, live, params, rt, after).boxed());
+            let deadline = params.timeout.map(|t| tokio::time::Instant::now() + t);
+            let events = merge_live(
+                initial,
+                live,
+                deadline,
+                params.bookmarks,
+                params.bookmark_interval,
+                rt,
+                after,
+            );
+            return Ok(events.boxed());
         }
         Err(StoreError::Compacted { requested, oldest }) => vec![WatchEvent::error(
             ApiError::gone(format!("too old resource version: {requested} ({oldest})")),
@@ -158,22 +168,9 @@ fn live_events(
     })
 }
 
-fn assemble(
-    initial: Vec<WatchEvent>,
-    live: impl Stream<Item = (u64, Option<WatchEvent>)> + Send + 'static,
-    params: WatchParams,
-    rt: &'static ResourceType,
-    after: u64,
-) -> impl Stream<Item = WatchEvent> + Send + 'static {
-    let deadline = params.timeout.map(|t| tokio::time::Instant::now() + t);
-    let bookmarks = params.bookmarks;
-    let interval = params.bookmark_interval;
-    async_stream_like(initial, live, deadline, bookmarks, interval, rt, after)
-}
-
-/// A small hand-written stream combinator: initial events, then live events
-/// interleaved with bookmarks, ending at the deadline or after an ERROR.
-fn async_stream_like(
+/// Initial events, then live events interleaved with bookmarks, ending at the
+/// deadline or after an ERROR.
+fn merge_live(
     initial: Vec<WatchEvent>,
     live: impl Stream<Item = (u64, Option<WatchEvent>)> + Send + 'static,
     deadline: Option<tokio::time::Instant>,
