@@ -2,6 +2,7 @@
 //! own network namespace with a real pod IP, joined to the control plane over QUIC.
 
 pub mod agent;
+pub mod daemon;
 pub mod net;
 pub mod pods;
 pub mod runtime;

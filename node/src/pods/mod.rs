@@ -44,6 +44,25 @@ pub trait StatusSink: Send + Sync + 'static {
     fn forget(&self, _uid: &str) {}
     /// The pod, being deleted, is stopped and cleaned up: it may be removed.
     fn terminated(&self, _pod: PodRef) {}
+    /// A user-visible transition of the pod, recorded as a core/v1 Event
+    /// (kubelet's `Pulled`, `Started`, `BackOff`, `Unhealthy`, `Failed`…).
+    fn event(&self, _pod: PodRef, _kind: EventKind, _reason: &str, _message: String) {}
+}
+
+/// `Event.type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    Normal,
+    Warning,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Normal => "Normal",
+            EventKind::Warning => "Warning",
+        }
+    }
 }
 
 impl StatusSink for StatusReporter {
