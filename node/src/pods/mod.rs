@@ -14,6 +14,8 @@
 //!   worker only after the old one has cleaned up (containers killed, netns
 //!   removed, directories deleted).
 
+mod lifecycle;
+mod probes;
 mod spec;
 mod status;
 mod worker;
@@ -117,7 +119,7 @@ pub(crate) struct Ctx {
 }
 
 struct Worker {
-    stop: CancellationToken,
+    stop: Arc<worker::Termination>,
     task: JoinHandle<()>,
 }
 
@@ -165,8 +167,9 @@ impl PodManager {
                 _ = self.ctx.worker_done.notified() => {},
             }
         }
+        // The node is going away: stop at once, without preStop hooks.
         for w in workers.values() {
-            w.stop.cancel();
+            w.stop.request(Some(Duration::ZERO));
         }
         for (uid, w) in workers {
             if let Err(e) = w.task.await {
@@ -180,7 +183,7 @@ impl PodManager {
     fn reconcile(&self, state: &DesiredState, workers: &mut HashMap<String, Worker>) {
         workers.retain(|uid, w| {
             if w.task.is_finished() {
-                if !w.stop.is_cancelled() {
+                if !w.stop.is_requested() {
                     tracing::error!(pod_uid = %uid, "pod worker ended on its own; restarting it");
                 }
                 return false;
@@ -188,13 +191,16 @@ impl PodManager {
             true
         });
         for (uid, w) in workers.iter() {
-            let wanted = state
-                .pods
-                .get(uid)
-                .is_some_and(|p| p.metadata.deletion_timestamp.is_none());
-            if !wanted && !w.stop.is_cancelled() {
-                tracing::info!(pod_uid = %uid, "pod no longer desired: stopping it");
-                w.stop.cancel();
+            let pod = state.pods.get(uid);
+            let wanted = pod.is_some_and(|p| p.metadata.deletion_timestamp.is_none());
+            if !wanted && !w.stop.is_requested() {
+                // A deleted pod's containers get `deletionGracePeriodSeconds`
+                // for their preStop hooks; one gone from the set, its own period.
+                let grace = pod
+                    .and_then(|p| p.metadata.deletion_grace_period_seconds)
+                    .map(|s| Duration::from_secs(s.max(0) as u64));
+                tracing::info!(pod_uid = %uid, ?grace, "pod no longer desired: stopping it");
+                w.stop.request(grace);
             }
         }
         for (uid, pod) in &state.pods {
@@ -206,7 +212,7 @@ impl PodManager {
                 self.ctx.sink.terminated(crate::agent::pods::pod_ref(pod));
                 continue;
             }
-            let stop = CancellationToken::new();
+            let stop = worker::Termination::new();
             let task = tokio::spawn(worker::run(self.ctx.clone(), pod.clone(), stop.clone()));
             workers.insert(uid.clone(), Worker { stop, task });
         }

@@ -89,27 +89,75 @@ pub struct ContainerView {
     pub state: State,
     /// The previous run, when the container has been restarted.
     pub last_state: Option<State>,
+    /// The startup probe has succeeded (or there is none) in the current
+    /// run. Only meaningful while `state` is `Running`.
+    pub started: bool,
+    /// The readiness probe passes (or there is none) in the current run.
+    /// Only meaningful while `state` is `Running` and `started`.
+    pub ready: bool,
 }
 
 impl ContainerView {
-    pub fn new(name: &str, image: &str) -> ContainerView {
+    /// A container not created yet: `ContainerCreating`, or `PodInitializing`
+    /// in a pod with init containers (as kubelet shows both).
+    pub fn new(name: &str, image: &str, waiting_reason: &str) -> ContainerView {
         ContainerView {
             name: name.into(),
             image: image.into(),
             image_id: None,
             restart_count: 0,
-            state: State::waiting("ContainerCreating", None),
+            state: State::waiting(waiting_reason, None),
             last_state: None,
+            started: false,
+            ready: false,
         }
     }
 
-    fn ready(&self) -> bool {
+    fn running(&self) -> bool {
         matches!(self.state, State::Running { .. })
     }
 
-    /// Has never run yet (so the pod is still `Pending` for it).
-    fn never_ran(&self) -> bool {
-        matches!(self.state, State::Waiting { .. }) && self.last_state.is_none()
+    fn is_started(&self) -> bool {
+        self.running() && self.started
+    }
+
+    fn is_ready(&self) -> bool {
+        self.is_started() && self.ready
+    }
+
+    /// An init container that has finished its job.
+    fn completed(&self) -> bool {
+        matches!(self.state, State::Terminated { exit_code: 0, .. })
+    }
+
+    /// Has run before and ended with a non-zero code (now or in `lastState`).
+    fn failed_last(&self) -> bool {
+        let failed =
+            |s: &State| matches!(s, State::Terminated { exit_code, .. } if *exit_code != 0);
+        match &self.state {
+            State::Terminated { .. } => failed(&self.state),
+            State::Waiting { .. } => self.last_state.as_ref().is_some_and(failed),
+            State::Running { .. } => false,
+        }
+    }
+
+    fn to_k8s(&self, init: bool) -> ContainerStatus {
+        ContainerStatus {
+            name: self.name.clone(),
+            image: self.image.clone(),
+            image_id: self.image_id.clone().unwrap_or_default(),
+            // kubelet marks a completed init container ready.
+            ready: if init {
+                self.completed()
+            } else {
+                self.is_ready()
+            },
+            started: Some(self.is_started()),
+            restart_count: self.restart_count,
+            state: Some(self.state.to_k8s()),
+            last_state: self.last_state.as_ref().map(State::to_k8s),
+            ..Default::default()
+        }
     }
 }
 
@@ -120,6 +168,9 @@ pub struct PodView {
     pub start_time: DateTime<Utc>,
     pub host_ip: Option<String>,
     pub pod_ip: Option<Ipv4Addr>,
+    /// `spec.restartPolicy`: `Always`, `OnFailure` or `Never`.
+    pub restart_policy: String,
+    pub init_containers: Vec<ContainerView>,
     pub containers: Vec<ContainerView>,
     /// Last (status, transition time) of each condition, for `lastTransitionTime`.
     transitions: BTreeMap<&'static str, (bool, DateTime<Utc>)>,
@@ -129,6 +180,8 @@ impl PodView {
     pub fn new(
         scheduled_at: DateTime<Utc>,
         host_ip: Option<String>,
+        restart_policy: &str,
+        init_containers: Vec<ContainerView>,
         containers: Vec<ContainerView>,
     ) -> PodView {
         PodView {
@@ -136,34 +189,86 @@ impl PodView {
             start_time: Utc::now(),
             host_ip,
             pod_ip: None,
+            restart_policy: restart_policy.into(),
+            init_containers,
             containers,
             transitions: BTreeMap::new(),
         }
     }
 
-    /// `Pending` until every container has run once, `Succeeded`/`Failed`
-    /// once all have terminated for good, `Running` otherwise.
+    /// Every init container has completed (vacuously true without any).
+    fn initialized(&self) -> bool {
+        self.init_containers.iter().all(ContainerView::completed)
+    }
+
+    /// kubelet's `getPhase`: `Failed` once an init container failed for good
+    /// (`restartPolicy: Never`); `Pending` while initialising or while an app
+    /// container has never run; `Running` while one runs or will be
+    /// restarted; `Succeeded`/`Failed` once all have terminated for good.
     pub fn phase(&self) -> &'static str {
-        let all_terminated = !self.containers.is_empty()
-            && self
+        let never = self.restart_policy == "Never";
+        let mut pending_init = 0;
+        let mut failed_init = 0;
+        for c in &self.init_containers {
+            if c.completed() {
+                continue;
+            }
+            if c.failed_last() {
+                failed_init += 1;
+            } else {
+                pending_init += 1;
+            }
+        }
+        if failed_init > 0 && never {
+            return "Failed";
+        }
+        if pending_init > 0 || failed_init > 0 || self.containers.is_empty() {
+            return "Pending";
+        }
+        let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
+        for c in &self.containers {
+            match &c.state {
+                State::Running { .. } => running += 1,
+                State::Terminated { exit_code, .. } => {
+                    stopped += 1;
+                    if *exit_code == 0 {
+                        succeeded += 1;
+                    }
+                }
+                State::Waiting { .. } if c.last_state.is_some() => stopped += 1,
+                State::Waiting { .. } => waiting += 1,
+            }
+        }
+        if waiting > 0 {
+            "Pending"
+        } else if running > 0 {
+            "Running"
+        } else if stopped > 0 {
+            let all_terminated = self
                 .containers
                 .iter()
                 .all(|c| matches!(c.state, State::Terminated { .. }));
-        if all_terminated {
-            let ok = self
-                .containers
-                .iter()
-                .all(|c| matches!(c.state, State::Terminated { exit_code: 0, .. }));
-            return if ok { "Succeeded" } else { "Failed" };
-        }
-        if self.containers.is_empty() || self.containers.iter().any(ContainerView::never_ran) {
-            "Pending"
+            if !all_terminated || self.restart_policy == "Always" {
+                // Some will be restarted.
+                "Running"
+            } else if stopped == succeeded {
+                "Succeeded"
+            } else {
+                "Failed"
+            }
         } else {
-            "Running"
+            "Pending"
         }
     }
 
-    fn condition(&mut self, type_: &'static str, ok: bool, now: DateTime<Utc>) -> PodCondition {
+    fn condition(
+        &mut self,
+        type_: &'static str,
+        ok: bool,
+        reason: Option<&str>,
+        message: Option<String>,
+        now: DateTime<Utc>,
+    ) -> PodCondition {
         let at = match self.transitions.get(type_) {
             Some((was, at)) if *was == ok => *at,
             _ => {
@@ -176,18 +281,12 @@ impl PodView {
                 at
             }
         };
-        let reason = match (type_, ok) {
-            ("ContainersReady" | "Ready", false) if self.phase() == "Succeeded" => {
-                Some("PodCompleted".to_string())
-            }
-            ("ContainersReady" | "Ready", false) => Some("ContainersNotReady".to_string()),
-            _ => None,
-        };
         PodCondition {
             type_: type_.into(),
             status: if ok { "True" } else { "False" }.into(),
             last_transition_time: Some(Time(at)),
-            reason,
+            reason: reason.map(str::to_owned),
+            message,
             ..Default::default()
         }
     }
@@ -195,31 +294,68 @@ impl PodView {
     /// The status to report now.
     pub fn status(&mut self) -> PodStatus {
         let now = Utc::now();
-        let ready = !self.containers.is_empty() && self.containers.iter().all(ContainerView::ready);
-        let conditions = vec![
-            self.condition("PodScheduled", true, now),
-            self.condition("Initialized", true, now),
-            self.condition("ContainersReady", ready, now),
-            self.condition("Ready", ready, now),
-        ];
-        let container_statuses = self
+        let phase = self.phase();
+        let initialized = self.initialized();
+        let unready: Vec<&str> = self
             .containers
             .iter()
-            .map(|c| ContainerStatus {
-                name: c.name.clone(),
-                image: c.image.clone(),
-                image_id: c.image_id.clone().unwrap_or_default(),
-                ready: c.ready(),
-                started: Some(c.ready()),
-                restart_count: c.restart_count,
-                state: Some(c.state.to_k8s()),
-                last_state: c.last_state.as_ref().map(State::to_k8s),
-                ..Default::default()
-            })
+            .filter(|c| !c.is_ready())
+            .map(|c| c.name.as_str())
             .collect();
+        let ready = !self.containers.is_empty() && unready.is_empty();
+        let (ready_reason, ready_message) = if ready {
+            (None, None)
+        } else if phase == "Succeeded" {
+            (Some("PodCompleted"), None)
+        } else {
+            (
+                Some("ContainersNotReady"),
+                Some(format!(
+                    "containers with unready status: [{}]",
+                    unready.join(" ")
+                )),
+            )
+        };
+        let incomplete: Vec<&str> = self
+            .init_containers
+            .iter()
+            .filter(|c| !c.completed())
+            .map(|c| c.name.as_str())
+            .collect();
+        let (init_reason, init_message) = if initialized {
+            (None, None)
+        } else {
+            (
+                Some("ContainersNotInitialized"),
+                Some(format!(
+                    "containers with incomplete status: [{}]",
+                    incomplete.join(" ")
+                )),
+            )
+        };
+        let conditions = vec![
+            self.condition("PodScheduled", true, None, None, now),
+            self.condition("Initialized", initialized, init_reason, init_message, now),
+            self.condition(
+                "ContainersReady",
+                ready,
+                ready_reason,
+                ready_message.clone(),
+                now,
+            ),
+            self.condition("Ready", ready, ready_reason, ready_message, now),
+        ];
+        let init_container_statuses = (!self.init_containers.is_empty()).then(|| {
+            self.init_containers
+                .iter()
+                .map(|c| c.to_k8s(true))
+                .collect()
+        });
+        let container_statuses = self.containers.iter().map(|c| c.to_k8s(false)).collect();
         PodStatus {
-            phase: Some(self.phase().into()),
+            phase: Some(phase.into()),
             conditions: Some(conditions),
+            init_container_statuses,
             container_statuses: Some(container_statuses),
             host_ip: self.host_ip.clone(),
             host_ips: self
@@ -239,57 +375,162 @@ impl PodView {
 mod tests {
     use super::*;
 
-    fn view(states: &[State]) -> PodView {
-        let containers = states
+    fn views(states: &[State]) -> Vec<ContainerView> {
+        states
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let mut c = ContainerView::new(&format!("c{i}"), "file:///x.wasm");
+                let mut c =
+                    ContainerView::new(&format!("c{i}"), "file:///x.wasm", "ContainerCreating");
                 c.state = s.clone();
+                c.started = true;
+                c.ready = true;
                 c
             })
-            .collect();
-        PodView::new(Utc::now(), Some("192.0.2.2".into()), containers)
+            .collect()
+    }
+
+    fn view(policy: &str, init: &[State], states: &[State]) -> PodView {
+        PodView::new(
+            Utc::now(),
+            Some("192.0.2.2".into()),
+            policy,
+            views(init),
+            views(states),
+        )
     }
 
     fn term(code: i32) -> State {
         State::Terminated {
             exit_code: code,
-            reason: "Error".into(),
+            reason: if code == 0 { "Completed" } else { "Error" }.into(),
             message: None,
             started_at: Utc::now(),
             finished_at: Utc::now(),
         }
     }
 
-    #[test]
-    fn phases() {
-        let running = State::Running {
+    fn running() -> State {
+        State::Running {
             started_at: Utc::now(),
-        };
-        let creating = State::waiting("ContainerCreating", None);
-        let cases: &[(&[State], &str)] = &[
-            (std::slice::from_ref(&creating), "Pending"),
-            (&[running.clone(), creating.clone()], "Pending"),
-            (std::slice::from_ref(&running), "Running"),
-            (&[running.clone(), term(0)], "Running"),
-            (&[term(0), term(0)], "Succeeded"),
-            (&[term(0), term(3)], "Failed"),
-        ];
-        for (states, want) in cases {
-            assert_eq!(view(states).phase(), *want, "{states:?}");
         }
     }
 
+    /// A container waiting to be restarted after `last`.
+    fn backing_off(v: &mut PodView, i: usize, last: State) {
+        v.containers[i].state = State::waiting("CrashLoopBackOff", None);
+        v.containers[i].last_state = Some(last);
+    }
+
     #[test]
-    fn ready_conditions_follow_containers() {
-        let mut v = view(&[State::Running {
-            started_at: Utc::now(),
-        }]);
+    fn phases() {
+        let creating = State::waiting("ContainerCreating", None);
+        let init_wait = State::waiting("PodInitializing", None);
+        let cases: &[(&str, &[State], &[State], &str)] = &[
+            ("Always", &[], std::slice::from_ref(&creating), "Pending"),
+            ("Always", &[], &[running(), creating.clone()], "Pending"),
+            ("Always", &[], &[running()], "Running"),
+            ("Always", &[], &[running(), term(0)], "Running"),
+            ("Never", &[], &[term(0), term(0)], "Succeeded"),
+            ("OnFailure", &[], &[term(0), term(0)], "Succeeded"),
+            ("Never", &[], &[term(0), term(3)], "Failed"),
+            ("Always", &[], &[term(0), term(0)], "Running"),
+            ("Always", &[running()], &[init_wait.clone()], "Pending"),
+            (
+                "Always",
+                &[term(0), running()],
+                &[init_wait.clone()],
+                "Pending",
+            ),
+            ("Never", &[term(1)], &[init_wait.clone()], "Failed"),
+            ("OnFailure", &[term(1)], &[init_wait.clone()], "Pending"),
+            ("Always", &[term(0)], &[running()], "Running"),
+        ];
+        for (policy, init, states, want) in cases {
+            assert_eq!(
+                view(policy, init, states).phase(),
+                *want,
+                "{policy} {init:?} {states:?}"
+            );
+        }
+        // Crash-looping containers keep an Always pod Running.
+        let mut v = view("Always", &[], &[running()]);
+        backing_off(&mut v, 0, term(1));
+        assert_eq!(v.phase(), "Running");
+    }
+
+    fn cond(s: &PodStatus, t: &str) -> PodCondition {
+        s.conditions
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|c| c.type_ == t)
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn ready_follows_started_and_readiness() {
+        let mut v = view("Always", &[], &[running()]);
+        v.containers[0].ready = false;
         let s = v.status();
-        let conds = s.conditions.unwrap();
-        let ready = conds.iter().find(|c| c.type_ == "Ready").unwrap();
-        assert_eq!(ready.status, "True");
-        assert!(s.container_statuses.unwrap()[0].ready);
+        let r = cond(&s, "Ready");
+        assert_eq!(
+            (r.status.as_str(), r.reason.as_deref(), r.message.as_deref()),
+            (
+                "False",
+                Some("ContainersNotReady"),
+                Some("containers with unready status: [c0]")
+            )
+        );
+        assert_eq!(cond(&s, "ContainersReady").status, "False");
+        let cs = &s.container_statuses.as_ref().unwrap()[0];
+        assert_eq!((cs.ready, cs.started), (false, Some(true)));
+
+        v.containers[0].ready = true;
+        let s = v.status();
+        assert_eq!(cond(&s, "Ready").status, "True");
+        assert!(s.container_statuses.as_ref().unwrap()[0].ready);
+
+        // Not started (startup probe pending): neither started nor ready.
+        v.containers[0].started = false;
+        let s = v.status();
+        let cs = &s.container_statuses.as_ref().unwrap()[0];
+        assert_eq!((cs.ready, cs.started), (false, Some(false)));
+    }
+
+    #[test]
+    fn transition_time_moves_only_on_change() {
+        let mut v = view("Always", &[], &[running()]);
+        let t0 = cond(&v.status(), "Ready").last_transition_time;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(cond(&v.status(), "Ready").last_transition_time, t0);
+        v.containers[0].ready = false;
+        let t1 = cond(&v.status(), "Ready").last_transition_time;
+        assert_ne!(t1, t0);
+        assert_eq!(
+            cond(&v.status(), "PodScheduled").last_transition_time,
+            Some(Time(v.scheduled_at))
+        );
+    }
+
+    #[test]
+    fn init_containers_report_initialized() {
+        let init_wait = State::waiting("PodInitializing", None);
+        let mut v = view("Always", &[term(0), running()], &[init_wait]);
+        let s = v.status();
+        let c = cond(&s, "Initialized");
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_deref(), c.message.as_deref()),
+            (
+                "False",
+                Some("ContainersNotInitialized"),
+                Some("containers with incomplete status: [c1]")
+            )
+        );
+        let init = s.init_container_statuses.as_ref().unwrap();
+        assert!(init[0].ready && !init[1].ready, "{init:?}");
+        v.init_containers[1].state = term(0);
+        assert_eq!(cond(&v.status(), "Initialized").status, "True");
     }
 }

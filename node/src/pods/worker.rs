@@ -1,23 +1,100 @@
-//! One pod's life on this node: network, sandbox, containers with restarts,
-//! status; and, when stopped, the cleanup of all of it.
+//! One pod's life on this node: network, sandbox, init containers in order,
+//! then the app containers with their hooks, probes and restarts; status;
+//! and, when stopped, graceful termination and the cleanup of all of it.
+//!
+//! Structure (kubelet's pod worker, reduced to one task per pod):
+//! - [`run`]: sandbox → [`run_init_containers`] (each to completion, in
+//!   order) → one [`run_container`] task per app container → wait for
+//!   [`Termination`] → [`cleanup`].
+//! - [`run_container`]: the restart loop of one container of either kind:
+//!   pull, [`build_spec`], [`run_once`], back-off per `restartPolicy`.
+//! - [`run_once`]: one run: start, `postStart`, probes (`probes::supervise`),
+//!   until the guest exits, a liveness/startup probe kills it, or the pod
+//!   stops (`preStop` bounded by the grace period, then kill at once: a guest
+//!   cannot catch SIGTERM, DESIGN §5).
+//!
+//! Invariants: every status change goes through [`Shared::update`], so the
+//! reported status always reflects the whole view; nothing of a pod outlives
+//! its worker's [`cleanup`].
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use regatta_api::k8s_openapi::api::core::v1::{Container, Pod};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::Ctx;
+use super::lifecycle::{self, Hooks};
+use super::probes::{self, Change, ContainerProbes, ProbeObserver, Runner};
 use super::spec::{self, PodFacts};
 use super::status::{ContainerView, PodView, State};
+use super::{Ctx, EventKind};
 use crate::agent::pods::pod_ref;
 use crate::net::{PodNet, enter_netns};
-use crate::runtime::{ContainerRuntime, ContainerSpec, Pod as Sandbox};
+use crate::runtime::{ContainerRuntime, ContainerSpec, ExitStatus, Handle, Pod as Sandbox};
 
 /// A container that ran at least this long starts its back-off afresh.
 const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(600);
+/// kubelet's default `terminationGracePeriodSeconds`.
+const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+/// A `postStart` hook has no timeout of its own in kubelet; this only keeps
+/// deadlines finite.
+const POST_START_LIMIT: Duration = Duration::from_secs(24 * 3600);
+
+/// The request to stop a pod worker, with the grace period its containers'
+/// `preStop` hooks get. The first request wins.
+pub(crate) struct Termination {
+    token: CancellationToken,
+    /// When it was requested, and the grace period (`None`: the pod's
+    /// `terminationGracePeriodSeconds`).
+    requested: Mutex<Option<(Instant, Option<Duration>)>>,
+}
+
+impl Termination {
+    pub fn new() -> Arc<Termination> {
+        Arc::new(Termination {
+            token: CancellationToken::new(),
+            requested: Mutex::new(None),
+        })
+    }
+
+    /// Stops the worker; `grace` is `metadata.deletionGracePeriodSeconds`
+    /// when the pod is being deleted, `None` for the pod's own period,
+    /// zero to stop at once (node shutdown).
+    pub fn request(&self, grace: Option<Duration>) {
+        let mut r = self.requested.lock().unwrap();
+        if r.is_none() {
+            *r = Some((Instant::now(), grace));
+            self.token.cancel();
+        }
+    }
+
+    pub fn is_requested(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    async fn requested(&self) {
+        self.token.cancelled().await
+    }
+
+    /// When `preStop` hooks must have finished.
+    fn deadline(&self, pod_grace: Duration) -> Instant {
+        match *self.requested.lock().unwrap() {
+            Some((at, grace)) => at + grace.unwrap_or(pod_grace),
+            None => Instant::now() + pod_grace,
+        }
+    }
+}
+
+/// Which container of the pod: `spec.initContainers[i]` or `spec.containers[i]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Init(usize),
+    App(usize),
+}
 
 /// Shared between the pod's container tasks.
 struct Shared {
@@ -36,8 +113,18 @@ impl Shared {
         self.ctx.sink.report(pod_ref(&self.pod), status);
     }
 
-    fn update_container(&self, i: usize, f: impl FnOnce(&mut ContainerView)) {
-        self.update(|v| f(&mut v.containers[i]));
+    fn update_container(&self, slot: Slot, f: impl FnOnce(&mut ContainerView)) {
+        self.update(|v| match slot {
+            Slot::Init(i) => f(&mut v.init_containers[i]),
+            Slot::App(i) => f(&mut v.containers[i]),
+        });
+    }
+
+    fn event(&self, kind: EventKind, reason: &str, message: String) {
+        tracing::debug!(pod = %self.full_name(), reason, "{message}");
+        self.ctx
+            .sink
+            .event(pod_ref(&self.pod), kind, reason, message);
     }
 
     fn uid(&self) -> &str {
@@ -49,6 +136,16 @@ impl Shared {
             "{}/{}",
             self.pod.metadata.namespace.as_deref().unwrap_or_default(),
             self.pod.metadata.name.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// kubelet's `format.Pod`: `name_namespace(uid)`, as its messages name a pod.
+    fn kubelet_name(&self) -> String {
+        format!(
+            "{}_{}({})",
+            self.pod.metadata.name.as_deref().unwrap_or_default(),
+            self.pod.metadata.namespace.as_deref().unwrap_or_default(),
+            self.uid()
         )
     }
 
@@ -75,36 +172,54 @@ impl Shared {
             .and_then(|s| s.restart_policy.as_deref())
             .unwrap_or("Always")
     }
+
+    /// `spec.terminationGracePeriodSeconds` (kubelet's default 30 s).
+    fn grace_period(&self) -> Duration {
+        self.pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.termination_grace_period_seconds)
+            .map(|s| Duration::from_secs(s.max(0) as u64))
+            .unwrap_or(DEFAULT_GRACE)
+    }
 }
 
-/// Sleeps `d` unless `stop` fires first; false when stopped.
-async fn sleep_or_stop(d: Duration, stop: &CancellationToken) -> bool {
+/// Sleeps `d` unless the pod stops first; false when stopped.
+async fn sleep_or_stop(d: Duration, term: &Termination) -> bool {
     tokio::select! {
-        _ = stop.cancelled() => false,
+        _ = term.requested() => false,
         _ = tokio::time::sleep(d) => true,
     }
 }
 
-/// Runs the pod until `stop`, then cleans up. Never returns before `stop`.
-pub(crate) async fn run(ctx: Arc<Ctx>, pod: Pod, stop: CancellationToken) {
-    let containers: Vec<Container> = pod
-        .spec
-        .as_ref()
-        .map(|s| s.containers.clone())
-        .unwrap_or_default();
+/// Runs the pod until `term`, then cleans up. Never returns before `term`.
+pub(crate) async fn run(ctx: Arc<Ctx>, pod: Pod, term: Arc<Termination>) {
+    let spec = pod.spec.clone().unwrap_or_default();
+    let containers: Vec<Container> = spec.containers.clone();
+    let init_containers: Vec<Container> = spec.init_containers.clone().unwrap_or_default();
     let scheduled_at = pod
         .metadata
         .creation_timestamp
         .as_ref()
         .map(|t| t.0)
         .unwrap_or_else(Utc::now);
+    // kubelet shows every container as PodInitializing while init containers exist.
+    let waiting = if init_containers.is_empty() {
+        "ContainerCreating"
+    } else {
+        "PodInitializing"
+    };
+    let views = |cs: &[Container]| {
+        cs.iter()
+            .map(|c| ContainerView::new(&c.name, c.image.as_deref().unwrap_or_default(), waiting))
+            .collect()
+    };
     let view = PodView::new(
         scheduled_at,
         ctx.cfg.host_ip.clone(),
-        containers
-            .iter()
-            .map(|c| ContainerView::new(&c.name, c.image.as_deref().unwrap_or_default()))
-            .collect(),
+        spec.restart_policy.as_deref().unwrap_or("Always"),
+        views(&init_containers),
+        views(&containers),
     );
     let shared = Arc::new(Shared {
         ctx: ctx.clone(),
@@ -116,38 +231,23 @@ pub(crate) async fn run(ctx: Arc<Ctx>, pod: Pod, stop: CancellationToken) {
     shared.update(|_| {});
 
     let net_and_sandbox = tokio::select! {
-        _ = stop.cancelled() => None,
+        _ = term.requested() => None,
         r = make_sandbox(&shared) => Some(r),
     };
     let mut sandbox = None;
     if let Some((podnet, sb)) = net_and_sandbox {
         let sb = Arc::new(sb);
         sandbox = Some(sb.clone());
-        let init_unsupported = shared
-            .pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.init_containers.as_ref())
-            .is_some_and(|i| !i.is_empty());
-        if init_unsupported {
-            shared.update(|v| {
-                for c in &mut v.containers {
-                    c.state = State::waiting(
-                        "CreateContainerConfigError",
-                        Some("spec.initContainers are not supported yet".into()),
-                    );
-                }
-            });
-        } else {
+        if run_init_containers(&shared, &sb, &podnet, init_containers, &term).await {
             let mut set = tokio::task::JoinSet::new();
             for (i, c) in containers.into_iter().enumerate() {
                 set.spawn(run_container(
                     shared.clone(),
                     sb.clone(),
                     podnet.clone(),
-                    i,
+                    Slot::App(i),
                     c,
-                    stop.clone(),
+                    term.clone(),
                 ));
             }
             while let Some(r) = set.join_next().await {
@@ -157,9 +257,51 @@ pub(crate) async fn run(ctx: Arc<Ctx>, pod: Pod, stop: CancellationToken) {
             }
         }
     }
-    stop.cancelled().await;
+    term.requested().await;
     cleanup(&shared, sandbox).await;
     ctx.worker_done.notify_one();
+}
+
+/// Runs the init containers one after another, each to completion; true
+/// when all completed (the app containers may start).
+async fn run_init_containers(
+    shared: &Arc<Shared>,
+    sb: &Arc<Sandbox>,
+    podnet: &PodNet,
+    init_containers: Vec<Container>,
+    term: &Arc<Termination>,
+) -> bool {
+    // Sidecars (restartable init containers) would run beside the app
+    // containers; refuse them rather than run them as plain init containers.
+    if let Some((i, c)) = init_containers
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.restart_policy.as_deref() == Some("Always"))
+    {
+        let msg = format!(
+            "spec.initContainers[{i}].restartPolicy: Unsupported value: \"Always\": sidecar containers (restartable init containers) are not supported yet"
+        );
+        tracing::warn!(pod = %shared.full_name(), container = %c.name, "{msg}");
+        shared.update_container(Slot::Init(i), |cv| {
+            cv.state = State::waiting("CreateContainerConfigError", Some(msg))
+        });
+        return false;
+    }
+    for (i, c) in init_containers.into_iter().enumerate() {
+        let end = run_container(
+            shared.clone(),
+            sb.clone(),
+            podnet.clone(),
+            Slot::Init(i),
+            c,
+            term.clone(),
+        )
+        .await;
+        if end != End::Succeeded {
+            return false;
+        }
+    }
+    true
 }
 
 /// The pod's netns (retried with back-off until it works) and its sandbox thread inside it.
@@ -189,7 +331,7 @@ async fn make_sandbox(shared: &Shared) -> (PodNet, Sandbox) {
             Err(e) => {
                 tracing::warn!(pod = %shared.full_name(), "creating the pod sandbox: {e}");
                 shared.update(|v| {
-                    for c in &mut v.containers {
+                    for c in v.init_containers.iter_mut().chain(&mut v.containers) {
                         c.state = State::waiting("ContainerCreating", Some(e.clone()));
                     }
                 });
@@ -200,15 +342,29 @@ async fn make_sandbox(shared: &Shared) -> (PodNet, Sandbox) {
     }
 }
 
-/// One container: pull, configure, run, restart per `restartPolicy`.
+/// How a container's restart loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// Exited 0 and is not restarted.
+    Succeeded,
+    /// Failed and is not restarted (`restartPolicy: Never`).
+    Failed,
+    /// The pod is stopping.
+    Stopped,
+    /// Cannot run (bad image, bad config): waits with a reason until the pod stops.
+    Stuck,
+}
+
+/// One container's life: pull, configure, run, restart per `restartPolicy`
+/// (an init container is never restarted once it succeeded).
 async fn run_container(
     shared: Arc<Shared>,
     sandbox: Arc<Sandbox>,
     podnet: PodNet,
-    i: usize,
+    slot: Slot,
     c: Container,
-    stop: CancellationToken,
-) {
+    term: Arc<Termination>,
+) -> End {
     let ctx = shared.ctx.clone();
     let image = c.image.clone().unwrap_or_default();
     let mut backoff = ctx.cfg.backoff_initial;
@@ -217,22 +373,23 @@ async fn run_container(
         // Pull (a cache hit after the first time).
         let module = loop {
             let pulled = tokio::select! {
-                _ = stop.cancelled() => return,
+                _ = term.requested() => return End::Stopped,
                 r = ctx.engine.pull(&image) => r,
             };
             match pulled {
                 Ok(m) => break m,
                 Err(e) => {
-                    shared.update_container(i, |cv| {
+                    shared.update_container(slot, |cv| {
                         cv.state = State::waiting(e.reason(), Some(e.to_string()))
                     });
+                    shared.event(EventKind::Warning, "Failed", e.to_string());
                     if !e.is_retryable() {
-                        return;
+                        return End::Stuck;
                     }
-                    if !sleep_or_stop(backoff, &stop).await {
-                        return;
+                    if !sleep_or_stop(backoff, &term).await {
+                        return End::Stopped;
                     }
-                    shared.update_container(i, |cv| {
+                    shared.update_container(slot, |cv| {
                         cv.state = State::waiting("ImagePullBackOff", Some(e.to_string()))
                     });
                     backoff = (backoff * 2).min(ctx.cfg.backoff_max);
@@ -240,33 +397,40 @@ async fn run_container(
             }
         };
         let image_id = module.image_id();
-        shared.update_container(i, |cv| cv.image_id = Some(image_id));
+        shared.update_container(slot, |cv| cv.image_id = Some(image_id));
+        shared.event(
+            EventKind::Normal,
+            "Pulled",
+            format!("Container image {image:?} already present on machine"),
+        );
 
-        let built = build_spec(&shared, &podnet, &c, module, restarts);
-        let spec = match built {
+        let pod_ip = IpAddr::V4(podnet.ip);
+        let configured = build_spec(&shared, &podnet, &c, module, restarts).and_then(|spec| {
+            // Init containers have neither probes nor hooks (API validation).
+            if matches!(slot, Slot::Init(_)) {
+                return Ok((spec, ContainerProbes::default(), Hooks::default()));
+            }
+            Ok((
+                spec,
+                ContainerProbes::of(&c, pod_ip)?,
+                Hooks::of(&c, pod_ip)?,
+            ))
+        });
+        let (spec, probes, hooks) = match configured {
             Ok(s) => s,
             Err(msg) => {
                 tracing::warn!(pod = %shared.full_name(), container = %c.name, "{msg}");
-                shared.update_container(i, |cv| {
+                shared.event(EventKind::Warning, "Failed", format!("Error: {msg}"));
+                shared.update_container(slot, |cv| {
                     cv.state = State::waiting("CreateContainerConfigError", Some(msg))
                 });
-                return;
+                return End::Stuck;
             }
         };
         let started_at = Utc::now();
-        let result = match sandbox.start(spec) {
-            Ok(handle) => {
-                shared.update_container(i, |cv| cv.state = State::Running { started_at });
-                tokio::select! {
-                    _ = stop.cancelled() => {
-                        handle.kill();
-                        let _ = handle.wait().await;
-                        return;
-                    }
-                    r = handle.wait() => r,
-                }
-            }
-            Err(e) => Err(e),
+        let ran = run_once(&shared, &sandbox, slot, &c, spec, &probes, &hooks, &term).await;
+        let Some(result) = ran else {
+            return End::Stopped;
         };
         let finished_at = Utc::now();
         let terminated = match &result {
@@ -287,15 +451,19 @@ async fn run_container(
             },
         };
         let succeeded = matches!(result, Ok(ref e) if e.exit_code() == 0);
-        let restart = match shared.restart_policy() {
-            "Never" => false,
-            "OnFailure" => !succeeded,
+        let restart = match (slot, shared.restart_policy()) {
+            (_, "Never") => false,
+            (Slot::Init(_), _) | (Slot::App(_), "OnFailure") => !succeeded,
             _ => true,
         };
         tracing::info!(pod = %shared.full_name(), container = %c.name, ?result, restart, "container ended");
         if !restart {
-            shared.update_container(i, |cv| cv.state = terminated);
-            return;
+            shared.update_container(slot, |cv| cv.state = terminated);
+            return if succeeded {
+                End::Succeeded
+            } else {
+                End::Failed
+            };
         }
         if (finished_at - started_at).to_std().unwrap_or_default() >= BACKOFF_RESET_AFTER {
             backoff = ctx.cfg.backoff_initial;
@@ -304,22 +472,184 @@ async fn run_container(
             "back-off {} restarting failed container={} pod={}",
             humanize(backoff),
             c.name,
-            shared.full_name()
+            shared.kubelet_name()
         );
-        shared.update_container(i, |cv| {
+        shared.update_container(slot, |cv| {
             cv.last_state = Some(terminated);
             cv.state = State::waiting("CrashLoopBackOff", Some(message));
         });
-        if !sleep_or_stop(backoff, &stop).await {
-            return;
+        shared.event(
+            EventKind::Warning,
+            "BackOff",
+            format!(
+                "Back-off restarting failed container {} in pod {}",
+                c.name,
+                shared.kubelet_name()
+            ),
+        );
+        if !sleep_or_stop(backoff, &term).await {
+            return End::Stopped;
         }
         backoff = (backoff * 2).min(ctx.cfg.backoff_max);
         restarts += 1;
-        shared.update_container(i, |cv| {
+        shared.update_container(slot, |cv| {
             cv.restart_count = restarts as i32;
             cv.state = State::waiting("ContainerCreating", None);
         });
     }
+}
+
+/// Kills the run when dropped, so no exit path leaves a guest behind.
+struct KillOnDrop(Handle);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.0.kill();
+    }
+}
+
+/// Probe results and `Unhealthy` events of one container run, into the view.
+struct Observer<'a> {
+    shared: &'a Shared,
+    slot: Slot,
+}
+
+impl ProbeObserver for Observer<'_> {
+    fn change(&self, change: Change) {
+        self.shared.update_container(self.slot, |cv| match change {
+            Change::Started => cv.started = true,
+            Change::Ready(ready) => cv.ready = ready,
+        });
+    }
+
+    fn unhealthy(&self, message: String) {
+        self.shared.event(EventKind::Warning, "Unhealthy", message);
+    }
+}
+
+/// One run of a container: start it, run `postStart`, then watch it with its
+/// probes until it exits (its result), a liveness or startup probe kills it
+/// (`Killed`), or the pod stops (`None`, after `preStop` and the kill).
+#[allow(clippy::too_many_arguments)]
+async fn run_once(
+    shared: &Shared,
+    sandbox: &Arc<Sandbox>,
+    slot: Slot,
+    c: &Container,
+    spec: ContainerSpec,
+    probes: &ContainerProbes,
+    hooks: &Hooks,
+    term: &Termination,
+) -> Option<Result<ExitStatus, crate::runtime::RuntimeError>> {
+    let runner = Runner::new(
+        sandbox.clone(),
+        spec.clone(),
+        shared.pod_dir().join(".exec"),
+    );
+    let handle = match sandbox.start(spec) {
+        Ok(h) => KillOnDrop(h),
+        Err(e) => return Some(Err(e)),
+    };
+    let handle = &handle.0;
+    let started = Instant::now();
+    shared.event(
+        EventKind::Normal,
+        "Created",
+        format!("Created container: {}", c.name),
+    );
+    shared.event(
+        EventKind::Normal,
+        "Started",
+        format!("Started container {}", c.name),
+    );
+
+    if let Some(h) = &hooks.post_start {
+        let pod_name = shared.kubelet_name();
+        let hook = lifecycle::run_hook(&runner, h, &c.name, &pod_name, POST_START_LIMIT);
+        tokio::select! {
+            biased;
+            _ = term.requested() => {
+                stop_container(shared, &runner, hooks, c, handle, term).await;
+                return None;
+            }
+            r = hook => if let Err(msg) = r {
+                shared.event(EventKind::Warning, "FailedPostStartHook", msg);
+                shared.event(
+                    EventKind::Normal,
+                    "Killing",
+                    format!("FailedPostStartHook: container {} will be killed and restarted per its restart policy", c.name),
+                );
+                handle.kill();
+                return Some(handle.wait().await);
+            },
+        }
+    }
+    shared.update_container(slot, |cv| {
+        cv.state = State::Running {
+            started_at: Utc::now(),
+        };
+        cv.started = false;
+        cv.ready = false;
+    });
+    let observer = Observer { shared, slot };
+    tokio::select! {
+        biased;
+        _ = term.requested() => {
+            stop_container(shared, &runner, hooks, c, handle, term).await;
+            None
+        }
+        r = handle.wait() => Some(r),
+        v = probes::supervise(probes, &runner, started, &observer) => {
+            shared.event(
+                EventKind::Normal,
+                "Killing",
+                format!("Container {} failed {} probe, will be restarted", c.name, v.probe),
+            );
+            handle.kill();
+            Some(handle.wait().await)
+        }
+    }
+}
+
+/// Graceful stop: `preStop` bounded by what is left of the grace period,
+/// then the kill (a guest has no SIGTERM handler to wait for).
+async fn stop_container(
+    shared: &Shared,
+    runner: &Runner,
+    hooks: &Hooks,
+    c: &Container,
+    handle: &Handle,
+    term: &Termination,
+) {
+    shared.event(
+        EventKind::Normal,
+        "Killing",
+        format!("Stopping container {}", c.name),
+    );
+    if let Some(h) = &hooks.pre_stop {
+        let left = term
+            .deadline(shared.grace_period())
+            .saturating_duration_since(Instant::now());
+        if !left.is_zero() {
+            let pod_name = shared.kubelet_name();
+            let hook = lifecycle::run_hook(runner, h, &c.name, &pod_name, left);
+            tokio::select! {
+                r = tokio::time::timeout(left, hook) => match r {
+                    Ok(Ok(())) => {}
+                    Ok(Err(msg)) => shared.event(EventKind::Warning, "FailedPreStopHook", msg),
+                    Err(_) => tracing::info!(
+                        pod = %shared.full_name(),
+                        container = %c.name,
+                        "preStop hook not completed in the grace period ({left:?})"
+                    ),
+                },
+                // The guest ended on its own meanwhile: nothing to wait for.
+                _ = handle.wait() => {}
+            }
+        }
+    }
+    handle.kill();
+    let _ = handle.wait().await;
 }
 
 fn humanize(d: Duration) -> String {

@@ -115,6 +115,17 @@ impl Pod {
         &self.name
     }
 
+    /// Runs `f` on the pod thread, so the sockets it opens live in the pod
+    /// netns (probes and lifecycle hooks connect from inside the pod). The
+    /// task is tracked like a container's: [`Pod::shutdown`] waits for it.
+    pub fn spawn_on_pod<F>(&self, f: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.tracker.spawn_on(f, &self.runtime)
+    }
+
     /// Kills every container, waits for their tasks to finish (log files
     /// closed) and stops the pod thread. Idempotent.
     pub async fn shutdown(&self) {

@@ -8,6 +8,13 @@
 //! - `GET /healthz`     → `ok`
 //! - `GET /file/<name>` → the file `<name>` under `$SITE_DIR` (default `/site`)
 //! - `GET /shared`      → `/shared/status.txt`, written by the sidecar example
+//! - `GET /ready`       → `ready`, or 503 while `$PROBE_DIR/unready` exists
+//!
+//! `/healthz` answers 500 while `$PROBE_DIR/unhealthy` exists, so a test can
+//! fail a liveness or readiness probe by creating a file in an emptyDir.
+//! Run with argv `test -f PATH`, `touch PATH` or `sleep SECONDS` (as exec
+//! probes and lifecycle hooks do) it does just that and exits instead of
+//! serving; see [`probe_command`].
 //!
 //! Every response closes its connection, so one slow or broken client costs at
 //! most one read timeout and a bad request gets a 400, never a crash.
@@ -71,6 +78,9 @@ enum Head {
 }
 
 fn main() {
+    if let Some(code) = probe_command() {
+        std::process::exit(code);
+    }
     let port: u16 = match env::var("PORT") {
         Ok(p) => match p.parse() {
             Ok(p) => p,
@@ -215,7 +225,7 @@ fn route(config: &Config, method: &str, path: &str) -> Response {
                 config.pod_name, config.pod_ip, config.greeting
             ),
         ),
-        "/healthz" => Response::text(200, "ok"),
+        "/healthz" | "/ready" => probe_route(path),
         "/shared" => serve_file(Path::new(SHARED_STATUS)),
         _ => match path.strip_prefix("/file/") {
             Some(name) => match safe_relative(name) {
@@ -225,6 +235,53 @@ fn route(config: &Config, method: &str, path: &str) -> Response {
             None => Response::text(404, format!("no route for {path}")),
         },
     }
+}
+
+/// `/healthz` and `/ready`: healthy and ready unless `$PROBE_DIR` holds
+/// `unhealthy` (→ 500 for both) or `unready` (→ 503 for `/ready`).
+fn probe_route(path: &str) -> Response {
+    let flag = |name: &str| {
+        env::var_os("PROBE_DIR").is_some_and(|dir| Path::new(&dir).join(name).exists())
+    };
+    if flag("unhealthy") {
+        return Response::text(500, "unhealthy");
+    }
+    if path == "/ready" {
+        if flag("unready") {
+            return Response::text(503, "not ready");
+        }
+        return Response::text(200, "ready");
+    }
+    Response::text(200, "ok")
+}
+
+/// The small commands exec probes and lifecycle hooks run (argv[0] picks
+/// one): `test -f PATH` exits 0 iff PATH exists, `touch PATH` creates it,
+/// `sleep SECONDS` sleeps. `None` for any other argv: serve HTTP.
+fn probe_command() -> Option<i32> {
+    let argv: Vec<String> = env::args().collect();
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    Some(match args.as_slice() {
+        ["test", "-f" | "-e", path] => i32::from(!Path::new(path).exists()),
+        ["touch", path] => match fs::OpenOptions::new().create(true).append(true).open(path) {
+            Ok(_) => 0,
+            Err(e) => {
+                eprintln!("touch: {path}: {e}");
+                1
+            }
+        },
+        ["sleep", secs] => match secs.parse::<u64>() {
+            Ok(s) => {
+                std::thread::sleep(Duration::from_secs(s));
+                0
+            }
+            Err(_) => {
+                eprintln!("sleep: invalid time interval {secs:?}");
+                1
+            }
+        },
+        _ => return None,
+    })
 }
 
 /// `name` as a path below the site directory: no `..`, no root, not empty.
@@ -284,6 +341,7 @@ fn reason(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         408 => "Request Timeout",
         431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
         _ => "Internal Server Error",
     }
 }
