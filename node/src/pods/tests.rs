@@ -58,14 +58,24 @@ fn ip(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-/// Statuses as the manager reported them, latest per pod uid.
+/// Statuses as the manager reported them, latest per pod uid, every status
+/// ever reported, and the events.
 #[derive(Default)]
 struct Recorder {
     tx: watch::Sender<BTreeMap<String, PodStatus>>,
+    history: std::sync::Mutex<BTreeMap<String, Vec<PodStatus>>>,
+    /// (pod uid, type, reason, message)
+    events: watch::Sender<Vec<(String, EventKind, String, String)>>,
 }
 
 impl StatusSink for Recorder {
     fn report(&self, pod: PodRef, status: PodStatus) {
+        self.history
+            .lock()
+            .unwrap()
+            .entry(pod.uid.clone())
+            .or_default()
+            .push(status.clone());
         self.tx.send_modify(|m| {
             m.insert(pod.uid, status);
         });
@@ -74,6 +84,10 @@ impl StatusSink for Recorder {
         self.tx.send_modify(|m| {
             m.remove(uid);
         });
+    }
+    fn event(&self, pod: PodRef, kind: EventKind, reason: &str, message: String) {
+        self.events
+            .send_modify(|e| e.push((pod.uid, kind, reason.to_string(), message)));
     }
 }
 
@@ -157,6 +171,7 @@ impl Drop for Guard {
 }
 
 struct Harness {
+    rec: Arc<Recorder>,
     desired: watch::Sender<DesiredState>,
     statuses: watch::Receiver<BTreeMap<String, PodStatus>>,
     net: Arc<PodNetwork>,
@@ -188,9 +203,11 @@ impl Harness {
         let (desired, desired_rx) = watch::channel(DesiredState::default());
         let shutdown = CancellationToken::new();
         let manager = tokio::spawn(
-            PodManager::new(cfg, engine, net.clone(), rec).run(desired_rx, shutdown.clone()),
+            PodManager::new(cfg, engine, net.clone(), rec.clone())
+                .run(desired_rx, shutdown.clone()),
         );
         Harness {
+            rec,
             desired,
             statuses,
             net,
@@ -383,6 +400,612 @@ async fn crashing_container_backs_off() {
     let last = cs.last_state.as_ref().unwrap().terminated.as_ref().unwrap();
     assert_eq!((last.exit_code, last.reason.as_deref()), (3, Some("Error")));
     assert_eq!(s.phase.as_deref(), Some("Running"));
+    h.stop().await;
+    g.assert_clean();
+}
+
+// ---- init containers, probes, lifecycle hooks, graceful termination ----
+
+use regatta_api::k8s_openapi::api::core::v1::ContainerStatus;
+
+/// The status of container `name` (app or init).
+fn container<'a>(s: &'a PodStatus, name: &str) -> Option<&'a ContainerStatus> {
+    s.container_statuses
+        .iter()
+        .chain(s.init_container_statuses.iter())
+        .flatten()
+        .find(|c| c.name == name)
+}
+
+fn waiting_reason(s: &PodStatus, name: &str) -> Option<String> {
+    container(s, name)?
+        .state
+        .as_ref()?
+        .waiting
+        .as_ref()?
+        .reason
+        .clone()
+}
+
+fn terminated(s: &PodStatus, name: &str) -> Option<(i32, String)> {
+    let t = container(s, name)?.state.as_ref()?.terminated.as_ref()?;
+    Some((t.exit_code, t.reason.clone().unwrap_or_default()))
+}
+
+fn is_running(s: &PodStatus, name: &str) -> bool {
+    container(s, name)
+        .and_then(|c| c.state.as_ref())
+        .is_some_and(|st| st.running.is_some())
+}
+
+fn condition(s: &PodStatus, type_: &str) -> Option<String> {
+    s.conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == type_)
+        .map(|c| c.status.clone())
+}
+
+fn restarts(s: &PodStatus, name: &str) -> i32 {
+    container(s, name).map_or(0, |c| c.restart_count)
+}
+
+impl Harness {
+    /// Waits (up to [`DEADLINE`]) for an event of `uid` with `reason` whose
+    /// message contains `text`; returns its message.
+    async fn wait_event(&self, uid: &str, reason: &str, text: &str) -> String {
+        let mut rx = self.rec.events.subscribe();
+        let found = |e: &Vec<(String, EventKind, String, String)>| {
+            e.iter()
+                .find(|(u, _, r, m)| u == uid && r == reason && m.contains(text))
+                .map(|(_, _, _, m)| m.clone())
+        };
+        let got = tokio::time::timeout(DEADLINE, rx.wait_for(|e| found(e).is_some()))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|e| found(&e));
+        got.unwrap_or_else(|| {
+            panic!(
+                "timed out waiting for event {reason} {text:?} of {uid}; events: {:#?}",
+                self.rec.events.borrow()
+            )
+        })
+    }
+
+    fn events_of(&self, uid: &str, reason: &str) -> Vec<String> {
+        self.rec
+            .events
+            .borrow()
+            .iter()
+            .filter(|(u, _, r, _)| u == uid && r == reason)
+            .map(|(_, _, _, m)| m.clone())
+            .collect()
+    }
+
+    fn history(&self, uid: &str) -> Vec<PodStatus> {
+        self.rec
+            .history
+            .lock()
+            .unwrap()
+            .get(uid)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Marks `pod` deleted with `grace` seconds (as the API server does)
+    /// and waits until the node has stopped it and forgotten its status;
+    /// returns how long that took.
+    async fn delete(&self, mut pod: Pod, grace: i64) -> Duration {
+        let uid = pod.metadata.uid.clone().unwrap();
+        pod.metadata.deletion_timestamp = Some(
+            regatta_api::k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(chrono::Utc::now()),
+        );
+        pod.metadata.deletion_grace_period_seconds = Some(grace);
+        let started = tokio::time::Instant::now();
+        self.desired.send_modify(|d| {
+            d.pods.insert(uid.clone(), pod);
+        });
+        let mut rx = self.statuses.clone();
+        tokio::time::timeout(DEADLINE, rx.wait_for(|m| !m.contains_key(&uid)))
+            .await
+            .expect("pod stopped and forgotten")
+            .unwrap();
+        started.elapsed()
+    }
+}
+
+/// `<data>/volumes/<uid>/<volume>/<file>`: a file in a pod's emptyDir, as the
+/// host sees it.
+fn volume_file(g: &Guard, uid: &str, volume: &str, file: &str) -> PathBuf {
+    g.data
+        .path()
+        .join("volumes")
+        .join(uid)
+        .join(volume)
+        .join(file)
+}
+
+fn image(wasm: &Path) -> String {
+    format!("file://{}", wasm.display())
+}
+
+/// http-hello serving on `port`, answering probes from the `data` emptyDir.
+fn web(name: &str, wasm: &Path, port: u16, extra: serde_json::Value) -> serde_json::Value {
+    let mut c = serde_json::json!({
+        "name": name,
+        "image": image(wasm),
+        "ports": [{"name": "http", "containerPort": port}],
+        "env": [{"name": "PORT", "value": port.to_string()}, {"name": "PROBE_DIR", "value": "/data"}],
+        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    c
+}
+
+fn pod_with(name: &str, uid: &str, spec: serde_json::Value) -> Pod {
+    let mut spec = spec;
+    spec["volumes"] = serde_json::json!([{"name": "data", "emptyDir": {}}]);
+    pod(serde_json::json!({
+        "metadata": {"name": name, "namespace": "default", "uid": uid},
+        "spec": spec,
+    }))
+}
+
+/// An init container: http-hello run as a one-shot command.
+fn init(name: &str, wasm: &Path, command: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "image": image(wasm),
+        "command": command,
+        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_containers_run_in_order_before_the_app() {
+    if !is_root() {
+        return;
+    }
+    let Some(wasm) = example("http-hello") else {
+        return;
+    };
+    let g = Guard::new(2);
+    let mut h = Harness::start(&g, |c| {
+        c.backoff_initial = Duration::from_millis(100);
+        c.backoff_max = Duration::from_millis(400);
+    })
+    .await;
+    let ok = format!("{}-init-ok", g.net.cluster_name);
+    let never = format!("{}-init-never", g.net.cluster_name);
+    let retry = format!("{}-init-retry", g.net.cluster_name);
+    // The second init container succeeds only if the first ran before it.
+    let ok_pod = pod_with(
+        "init-ok",
+        &ok,
+        serde_json::json!({
+            "initContainers": [
+                init("first", &wasm, &["touch", "/data/first"]),
+                init("second", &wasm, &["test", "-f", "/data/first"]),
+            ],
+            "containers": [web("web", &wasm, 8080, serde_json::json!({}))],
+        }),
+    );
+    let never_pod = pod_with(
+        "init-never",
+        &never,
+        serde_json::json!({
+            "restartPolicy": "Never",
+            "initContainers": [init("check", &wasm, &["test", "-f", "/data/missing"])],
+            "containers": [web("web", &wasm, 8080, serde_json::json!({}))],
+        }),
+    );
+    let retry_pod = pod_with(
+        "init-retry",
+        &retry,
+        serde_json::json!({
+            "initContainers": [init("check", &wasm, &["test", "-f", "/data/missing"])],
+            "containers": [web("web", &wasm, 8080, serde_json::json!({}))],
+        }),
+    );
+    h.set_pods(vec![ok_pod, never_pod, retry_pod]);
+
+    let s = h
+        .wait_status(&ok, "init done, web running", |s| {
+            s.phase.as_deref() == Some("Running") && is_running(s, "web")
+        })
+        .await;
+    assert_eq!(condition(&s, "Initialized").as_deref(), Some("True"));
+    for name in ["first", "second"] {
+        assert_eq!(
+            terminated(&s, name),
+            Some((0, "Completed".into())),
+            "{name}: {s:#?}"
+        );
+        assert!(
+            container(&s, name).unwrap().ready,
+            "{name} completed is ready"
+        );
+    }
+    assert_eq!(s.init_container_statuses.as_ref().unwrap().len(), 2);
+    // Before that: Pending, not initialised, the app waiting PodInitializing.
+    let history = h.history(&ok);
+    let first = &history[0];
+    assert_eq!(first.phase.as_deref(), Some("Pending"));
+    assert_eq!(condition(first, "Initialized").as_deref(), Some("False"));
+    assert_eq!(
+        waiting_reason(first, "web").as_deref(),
+        Some("PodInitializing")
+    );
+    assert!(
+        history.iter().any(|s| is_running(s, "second")
+            && terminated(s, "first").is_some()
+            && waiting_reason(s, "web").as_deref() == Some("PodInitializing")),
+        "no status shows the second init container running after the first: {history:#?}"
+    );
+
+    // restartPolicy Never: a failed init container fails the pod (Init:Error).
+    let s = h
+        .wait_status(&never, "phase Failed", |s| {
+            s.phase.as_deref() == Some("Failed")
+        })
+        .await;
+    assert_eq!(terminated(&s, "check"), Some((1, "Error".into())));
+    assert_eq!(
+        waiting_reason(&s, "web").as_deref(),
+        Some("PodInitializing")
+    );
+    assert_eq!(condition(&s, "Initialized").as_deref(), Some("False"));
+
+    // restartPolicy Always: retried with back-off (Init:CrashLoopBackOff), still Pending.
+    let s = h
+        .wait_status(&retry, "init container in CrashLoopBackOff", |s| {
+            restarts(s, "check") >= 1
+                && waiting_reason(s, "check").as_deref() == Some("CrashLoopBackOff")
+        })
+        .await;
+    assert_eq!(s.phase.as_deref(), Some("Pending"));
+    assert_eq!(
+        waiting_reason(&s, "web").as_deref(),
+        Some("PodInitializing")
+    );
+    h.wait_event(
+        &retry,
+        "BackOff",
+        "Back-off restarting failed container check",
+    )
+    .await;
+    h.stop().await;
+    g.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_liveness_probe_restarts_the_container() {
+    if !is_root() {
+        return;
+    }
+    let Some(wasm) = example("http-hello") else {
+        return;
+    };
+    let g = Guard::new(3);
+    let mut h = Harness::start(&g, |c| {
+        c.backoff_initial = Duration::from_millis(100);
+        c.backoff_max = Duration::from_millis(400);
+    })
+    .await;
+    let uid = format!("{}-live", g.net.cluster_name);
+    h.set_pods(vec![pod_with(
+        "live",
+        &uid,
+        serde_json::json!({
+            "containers": [web("web", &wasm, 8080, serde_json::json!({
+                "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"},
+                    "periodSeconds": 1, "failureThreshold": 2},
+            }))],
+        }),
+    )]);
+    let s = h
+        .wait_status(&uid, "web ready", |s| {
+            condition(s, "Ready").as_deref() == Some("True")
+        })
+        .await;
+    assert_eq!(restarts(&s, "web"), 0);
+    // Several passing probes later it is still the first run.
+    let unhealthy = volume_file(&g, &uid, "data", "unhealthy");
+    std::fs::write(&unhealthy, "").unwrap();
+    let msg = h
+        .wait_event(&uid, "Unhealthy", "Liveness probe failed:")
+        .await;
+    assert!(
+        msg.contains("HTTP probe failed with statuscode: 500"),
+        "{msg}"
+    );
+    h.wait_event(
+        &uid,
+        "Killing",
+        "Container web failed liveness probe, will be restarted",
+    )
+    .await;
+    let s = h
+        .wait_status(&uid, "restarted after the liveness failure", |s| {
+            restarts(s, "web") >= 1
+        })
+        .await;
+    let last = container(&s, "web")
+        .unwrap()
+        .last_state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
+    assert_eq!(last.exit_code, 137, "{last:?}");
+    // Healthy again: it stays up.
+    std::fs::remove_file(&unhealthy).unwrap();
+    h.wait_status(&uid, "running and ready again", |s| {
+        is_running(s, "web") && container(s, "web").unwrap().ready
+    })
+    .await;
+    h.stop().await;
+    g.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_probes_flip_ready_both_ways() {
+    if !is_root() {
+        return;
+    }
+    let Some(wasm) = example("http-hello") else {
+        return;
+    };
+    let g = Guard::new(4);
+    let mut h = Harness::start(&g, |_| {}).await;
+    let uid = format!("{}-ready", g.net.cluster_name);
+    let ready_of = |s: &PodStatus, name: &str| container(s, name).is_some_and(|c| c.ready);
+    // web: httpGet readiness (and tcpSocket liveness); side: exec readiness.
+    h.set_pods(vec![pod_with("ready", &uid, serde_json::json!({
+        "containers": [
+            web("web", &wasm, 8080, serde_json::json!({
+                "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 1,
+                    "failureThreshold": 1},
+                "livenessProbe": {"tcpSocket": {"port": "http"}, "periodSeconds": 1},
+            })),
+            web("side", &wasm, 8081, serde_json::json!({
+                "readinessProbe": {"exec": {"command": ["test", "-f", "/data/ok"]},
+                    "periodSeconds": 1, "timeoutSeconds": 5},
+            })),
+        ],
+    }))]);
+    let s = h
+        .wait_status(&uid, "web ready", |s| ready_of(s, "web"))
+        .await;
+    // side's exec probe fails until /data/ok exists.
+    assert!(!ready_of(&s, "side"), "{s:#?}");
+    assert_eq!(condition(&s, "Ready").as_deref(), Some("False"));
+    assert!(is_running(&s, "side") && container(&s, "side").unwrap().started == Some(true));
+    h.wait_event(&uid, "Unhealthy", "Readiness probe failed:")
+        .await;
+    std::fs::write(volume_file(&g, &uid, "data", "ok"), "").unwrap();
+    let s = h
+        .wait_status(&uid, "pod Ready", |s| {
+            condition(s, "Ready").as_deref() == Some("True")
+        })
+        .await;
+    assert_eq!(condition(&s, "ContainersReady").as_deref(), Some("True"));
+
+    let unready = volume_file(&g, &uid, "data", "unready");
+    std::fs::write(&unready, "").unwrap();
+    let s = h
+        .wait_status(&uid, "web unready", |s| !ready_of(s, "web"))
+        .await;
+    assert_eq!(condition(&s, "Ready").as_deref(), Some("False"));
+    assert_eq!(condition(&s, "ContainersReady").as_deref(), Some("False"));
+    assert!(
+        is_running(&s, "web"),
+        "a failing readiness probe does not stop it"
+    );
+    std::fs::remove_file(&unready).unwrap();
+    let s = h
+        .wait_status(&uid, "Ready again", |s| {
+            condition(s, "Ready").as_deref() == Some("True")
+        })
+        .await;
+    assert_eq!(restarts(&s, "web"), 0);
+    let msg = h.wait_event(&uid, "Unhealthy", "statuscode: 503").await;
+    assert!(msg.starts_with("Readiness probe failed: "), "{msg}");
+    h.stop().await;
+    g.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn startup_probe_holds_liveness_back() {
+    if !is_root() {
+        return;
+    }
+    let Some(wasm) = example("http-hello") else {
+        return;
+    };
+    let g = Guard::new(5);
+    let mut h = Harness::start(&g, |c| {
+        c.backoff_initial = Duration::from_millis(100);
+        c.backoff_max = Duration::from_millis(400);
+    })
+    .await;
+    let uid = format!("{}-startup", g.net.cluster_name);
+    let doomed = format!("{}-nostart", g.net.cluster_name);
+    // /healthz fails from the start: only the startup probe keeps it alive.
+    let unhealthy = volume_file(&g, &uid, "data", "unhealthy");
+    std::fs::create_dir_all(unhealthy.parent().unwrap()).unwrap();
+    std::fs::write(&unhealthy, "").unwrap();
+    let probes = serde_json::json!({
+        "startupProbe": {"exec": {"command": ["test", "-f", "/data/started"]},
+            "periodSeconds": 1, "failureThreshold": 1000, "timeoutSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080},
+            "periodSeconds": 1, "failureThreshold": 1},
+    });
+    h.set_pods(vec![
+        pod_with("startup", &uid, serde_json::json!({
+            "containers": [web("web", &wasm, 8080, probes)],
+        })),
+        pod_with("nostart", &doomed, serde_json::json!({
+            "containers": [web("web", &wasm, 8080, serde_json::json!({
+                "startupProbe": {"tcpSocket": {"port": 9}, "periodSeconds": 1, "failureThreshold": 2},
+            }))],
+        })),
+    ]);
+    let s = h
+        .wait_status(&uid, "web running", |s| is_running(s, "web"))
+        .await;
+    assert_eq!(container(&s, "web").unwrap().started, Some(false));
+    // Three startup probe failures: liveness has not run, nothing restarted.
+    for _ in 0..3 {
+        h.wait_event(&uid, "Unhealthy", "Startup probe failed:")
+            .await;
+    }
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while h
+        .events_of(&uid, "Unhealthy")
+        .iter()
+        .filter(|m| m.starts_with("Startup"))
+        .count()
+        < 3
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "fewer than 3 startup probe failures"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !h.events_of(&uid, "Unhealthy")
+            .iter()
+            .any(|m| m.starts_with("Liveness")),
+        "liveness ran before startup succeeded: {:?}",
+        h.events_of(&uid, "Unhealthy")
+    );
+    let s = h.statuses.borrow()[&uid].clone();
+    assert_eq!(restarts(&s, "web"), 0);
+    assert_eq!(container(&s, "web").unwrap().started, Some(false));
+    assert!(!container(&s, "web").unwrap().ready);
+    // Started: now liveness runs (and passes once /healthz does).
+    std::fs::remove_file(&unhealthy).unwrap();
+    std::fs::write(volume_file(&g, &uid, "data", "started"), "").unwrap();
+    let s = h
+        .wait_status(&uid, "started and ready", |s| {
+            container(s, "web").is_some_and(|c| c.started == Some(true) && c.ready)
+        })
+        .await;
+    assert_eq!(restarts(&s, "web"), 0);
+
+    // A startup probe that never passes kills the container.
+    h.wait_event(
+        &doomed,
+        "Killing",
+        "Container web failed startup probe, will be restarted",
+    )
+    .await;
+    let msg = h
+        .wait_event(&doomed, "Unhealthy", "Startup probe failed:")
+        .await;
+    assert!(msg.contains("connection refused"), "{msg}");
+    h.wait_status(&doomed, "restarted", |s| restarts(s, "web") >= 1)
+        .await;
+    h.stop().await;
+    g.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_hooks_and_grace_period() {
+    if !is_root() {
+        return;
+    }
+    let Some(wasm) = example("http-hello") else {
+        return;
+    };
+    let g = Guard::new(6);
+    let mut h = Harness::start(&g, |c| {
+        c.backoff_initial = Duration::from_millis(100);
+        c.backoff_max = Duration::from_millis(400);
+    })
+    .await;
+    let hooks = format!("{}-hooks", g.net.cluster_name);
+    let badstart = format!("{}-badstart", g.net.cluster_name);
+    let forever = format!("{}-forever", g.net.cluster_name);
+    let hooks_pod = pod_with(
+        "hooks",
+        &hooks,
+        serde_json::json!({
+            "containers": [web("web", &wasm, 8080, serde_json::json!({
+                "lifecycle": {
+                    "postStart": {"exec": {"command": ["touch", "/data/poststart"]}},
+                    "preStop": {"exec": {"command": ["test", "-f", "/data/missing"]}},
+                },
+            }))],
+        }),
+    );
+    let forever_pod = pod_with(
+        "forever",
+        &forever,
+        serde_json::json!({
+            "terminationGracePeriodSeconds": 30,
+            "containers": [web("web", &wasm, 8080, serde_json::json!({
+                "lifecycle": {"preStop": {"exec": {"command": ["sleep", "600"]}}},
+            }))],
+        }),
+    );
+    h.set_pods(vec![
+        hooks_pod.clone(),
+        forever_pod.clone(),
+        pod_with("badstart", &badstart, serde_json::json!({
+            "containers": [web("web", &wasm, 8080, serde_json::json!({
+                "lifecycle": {"postStart": {"exec": {"command": ["test", "-f", "/data/missing"]}}},
+            }))],
+        })),
+    ]);
+    // postStart ran before the container was reported Running.
+    h.wait_status(&hooks, "web running", |s| is_running(s, "web"))
+        .await;
+    assert!(volume_file(&g, &hooks, "data", "poststart").exists());
+    assert!(
+        !h.history(&hooks).iter().any(|s| is_running(s, "web")
+            && !volume_file(&g, &hooks, "data", "poststart").exists()),
+    );
+    // A failing postStart kills the container; it is restarted.
+    let msg = h
+        .wait_event(&badstart, "FailedPostStartHook", "Exec lifecycle hook")
+        .await;
+    assert!(msg.contains("Container \"web\""), "{msg}");
+    h.wait_status(&badstart, "restarted", |s| restarts(s, "web") >= 1)
+        .await;
+    assert!(
+        !h.history(&badstart).iter().any(|s| is_running(s, "web")),
+        "a container whose postStart fails is never Running"
+    );
+    h.wait_status(&forever, "web running", |s| is_running(s, "web"))
+        .await;
+
+    // preStop runs on deletion (it fails here, which does not stop the deletion).
+    h.delete(hooks_pod, 30).await;
+    let msg = h
+        .wait_event(&hooks, "FailedPreStopHook", "Exec lifecycle hook")
+        .await;
+    assert!(
+        msg.contains("test -f /data/missing") || msg.contains("\"test\""),
+        "{msg}"
+    );
+    h.wait_event(&hooks, "Killing", "Stopping container web")
+        .await;
+
+    // A preStop that never ends is cut off by deletionGracePeriodSeconds
+    // (3 s here, not the pod's 30 s): the pod is gone within grace + 1 s
+    // (plus slack for a loaded test machine).
+    let took = h.delete(forever_pod, 3).await;
+    assert!(took < Duration::from_secs(3 + 3), "deletion took {took:?}");
+    assert!(
+        took >= Duration::from_millis(2500),
+        "preStop was not waited for: {took:?}"
+    );
     h.stop().await;
     g.assert_clean();
 }
