@@ -435,15 +435,30 @@ mod tests {
             ("OnFailure", &[], &[term(0), term(0)], "Succeeded"),
             ("Never", &[], &[term(0), term(3)], "Failed"),
             ("Always", &[], &[term(0), term(0)], "Running"),
-            ("Always", &[running()], &[init_wait.clone()], "Pending"),
+            (
+                "Always",
+                &[running()],
+                std::slice::from_ref(&init_wait),
+                "Pending",
+            ),
             (
                 "Always",
                 &[term(0), running()],
-                &[init_wait.clone()],
+                std::slice::from_ref(&init_wait),
                 "Pending",
             ),
-            ("Never", &[term(1)], &[init_wait.clone()], "Failed"),
-            ("OnFailure", &[term(1)], &[init_wait.clone()], "Pending"),
+            (
+                "Never",
+                &[term(1)],
+                std::slice::from_ref(&init_wait),
+                "Failed",
+            ),
+            (
+                "OnFailure",
+                &[term(1)],
+                std::slice::from_ref(&init_wait),
+                "Pending",
+            ),
             ("Always", &[term(0)], &[running()], "Running"),
         ];
         for (policy, init, states, want) in cases {

@@ -492,9 +492,14 @@ async fn run_container(
         }
         backoff = (backoff * 2).min(ctx.cfg.backoff_max);
         restarts += 1;
+        // An init container waiting to run again reads as `Init:<i>/<n>`.
+        let waiting = match slot {
+            Slot::Init(_) => "PodInitializing",
+            Slot::App(_) => "ContainerCreating",
+        };
         shared.update_container(slot, |cv| {
             cv.restart_count = restarts as i32;
-            cv.state = State::waiting("ContainerCreating", None);
+            cv.state = State::waiting(waiting, None);
         });
     }
 }
