@@ -193,13 +193,16 @@ impl PodManager {
         for (uid, w) in workers.iter() {
             let pod = state.pods.get(uid);
             let wanted = pod.is_some_and(|p| p.metadata.deletion_timestamp.is_none());
-            if !wanted && !w.stop.is_requested() {
+            if !wanted {
                 // A deleted pod's containers get `deletionGracePeriodSeconds`
-                // for their preStop hooks; one gone from the set, its own period.
+                // for their preStop hooks (a later, shorter one wins); one
+                // gone from the set, its own period.
                 let grace = pod
                     .and_then(|p| p.metadata.deletion_grace_period_seconds)
                     .map(|s| Duration::from_secs(s.max(0) as u64));
-                tracing::info!(pod_uid = %uid, ?grace, "pod no longer desired: stopping it");
+                if !w.stop.is_requested() {
+                    tracing::info!(pod_uid = %uid, ?grace, "pod no longer desired: stopping it");
+                }
                 w.stop.request(grace);
             }
         }
@@ -212,7 +215,7 @@ impl PodManager {
                 self.ctx.sink.terminated(crate::agent::pods::pod_ref(pod));
                 continue;
             }
-            let stop = worker::Termination::new();
+            let stop = worker::Termination::new(pod);
             let task = tokio::spawn(worker::run(self.ctx.clone(), pod.clone(), stop.clone()));
             workers.insert(uid.clone(), Worker { stop, task });
         }

@@ -493,19 +493,24 @@ impl Harness {
             .unwrap_or_default()
     }
 
-    /// Marks `pod` deleted with `grace` seconds (as the API server does)
-    /// and waits until the node has stopped it and forgotten its status;
-    /// returns how long that took.
-    async fn delete(&self, mut pod: Pod, grace: i64) -> Duration {
+    /// Marks `pod` deleted with `grace` seconds, as the API server does.
+    fn mark_deleted(&self, mut pod: Pod, grace: i64) {
         let uid = pod.metadata.uid.clone().unwrap();
         pod.metadata.deletion_timestamp = Some(
             regatta_api::k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(chrono::Utc::now()),
         );
         pod.metadata.deletion_grace_period_seconds = Some(grace);
-        let started = tokio::time::Instant::now();
         self.desired.send_modify(|d| {
-            d.pods.insert(uid.clone(), pod);
+            d.pods.insert(uid, pod);
         });
+    }
+
+    /// Marks `pod` deleted with `grace` seconds and waits until the node has stopped it and forgotten its status;
+    /// returns how long that took.
+    async fn delete(&self, pod: Pod, grace: i64) -> Duration {
+        let uid = pod.metadata.uid.clone().unwrap();
+        let started = tokio::time::Instant::now();
+        self.mark_deleted(pod, grace);
         let mut rx = self.statuses.clone();
         tokio::time::timeout(DEADLINE, rx.wait_for(|m| !m.contains_key(&uid)))
             .await
@@ -702,7 +707,10 @@ async fn failing_liveness_probe_restarts_the_container() {
         serde_json::json!({
             "containers": [web("web", &wasm, 8080, serde_json::json!({
                 "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"},
-                    "periodSeconds": 1, "failureThreshold": 2},
+                    "periodSeconds": 1, "failureThreshold": 3},
+                // Ready = serving: the liveness failures below are /healthz's 500s.
+                "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"},
+                    "periodSeconds": 1},
             }))],
         }),
     )]);
@@ -716,11 +724,15 @@ async fn failing_liveness_probe_restarts_the_container() {
     let unhealthy = volume_file(&g, &uid, "data", "unhealthy");
     std::fs::write(&unhealthy, "").unwrap();
     let msg = h
-        .wait_event(&uid, "Unhealthy", "Liveness probe failed:")
+        .wait_event(
+            &uid,
+            "Unhealthy",
+            "Liveness probe failed: HTTP probe failed with statuscode: 500",
+        )
         .await;
-    assert!(
-        msg.contains("HTTP probe failed with statuscode: 500"),
-        "{msg}"
+    assert_eq!(
+        msg,
+        "Liveness probe failed: HTTP probe failed with statuscode: 500"
     );
     h.wait_event(
         &uid,
@@ -997,9 +1009,13 @@ async fn lifecycle_hooks_and_grace_period() {
     h.wait_event(&hooks, "Killing", "Stopping container web")
         .await;
 
-    // A preStop that never ends is cut off by deletionGracePeriodSeconds
-    // (3 s here, not the pod's 30 s): the pod is gone within grace + 1 s
-    // (plus slack for a loaded test machine).
+    // A preStop that never ends is cut off by deletionGracePeriodSeconds:
+    // deleted with the pod's 30 s, then again with 3 s (a later, shorter
+    // grace period wins, as on the API server), the pod is gone within
+    // grace + 1 s (plus slack for a loaded test machine).
+    h.mark_deleted(forever_pod.clone(), 30);
+    h.wait_event(&forever, "Killing", "Stopping container web")
+        .await;
     let took = h.delete(forever_pod, 3).await;
     assert!(took < Duration::from_secs(3 + 3), "deletion took {took:?}");
     assert!(

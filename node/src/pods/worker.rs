@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use regatta_api::k8s_openapi::api::core::v1::{Container, Pod};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -44,32 +45,45 @@ const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 /// deadlines finite.
 const POST_START_LIMIT: Duration = Duration::from_secs(24 * 3600);
 
-/// The request to stop a pod worker, with the grace period its containers'
-/// `preStop` hooks get. The first request wins.
+/// The request to stop a pod worker, and the deadline its containers'
+/// `preStop` hooks must meet. A later request may only bring the deadline
+/// forward (as deleting a pod again with a shorter grace period does).
 pub(crate) struct Termination {
     token: CancellationToken,
-    /// When it was requested, and the grace period (`None`: the pod's
-    /// `terminationGracePeriodSeconds`).
-    requested: Mutex<Option<(Instant, Option<Duration>)>>,
+    /// The pod's `terminationGracePeriodSeconds` (kubelet's default 30 s).
+    pod_grace: Duration,
+    /// `None` until requested.
+    deadline: watch::Sender<Option<Instant>>,
 }
 
 impl Termination {
-    pub fn new() -> Arc<Termination> {
+    pub fn new(pod: &Pod) -> Arc<Termination> {
+        let pod_grace = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.termination_grace_period_seconds)
+            .map(|s| Duration::from_secs(s.max(0) as u64))
+            .unwrap_or(DEFAULT_GRACE);
         Arc::new(Termination {
             token: CancellationToken::new(),
-            requested: Mutex::new(None),
+            pod_grace,
+            deadline: watch::Sender::new(None),
         })
     }
 
     /// Stops the worker; `grace` is `metadata.deletionGracePeriodSeconds`
-    /// when the pod is being deleted, `None` for the pod's own period,
-    /// zero to stop at once (node shutdown).
+    /// when the pod is being deleted, `None` for the pod's own period, zero
+    /// to stop at once (node shutdown). Repeating it only ever shortens.
     pub fn request(&self, grace: Option<Duration>) {
-        let mut r = self.requested.lock().unwrap();
-        if r.is_none() {
-            *r = Some((Instant::now(), grace));
-            self.token.cancel();
-        }
+        let deadline = Instant::now() + grace.unwrap_or(self.pod_grace);
+        self.deadline.send_if_modified(|d| match d {
+            Some(old) if *old <= deadline => false,
+            _ => {
+                *d = Some(deadline);
+                true
+            }
+        });
+        self.token.cancel();
     }
 
     pub fn is_requested(&self) -> bool {
@@ -78,14 +92,6 @@ impl Termination {
 
     async fn requested(&self) {
         self.token.cancelled().await
-    }
-
-    /// When `preStop` hooks must have finished.
-    fn deadline(&self, pod_grace: Duration) -> Instant {
-        match *self.requested.lock().unwrap() {
-            Some((at, grace)) => at + grace.unwrap_or(pod_grace),
-            None => Instant::now() + pod_grace,
-        }
     }
 }
 
@@ -171,16 +177,6 @@ impl Shared {
             .as_ref()
             .and_then(|s| s.restart_policy.as_deref())
             .unwrap_or("Always")
-    }
-
-    /// `spec.terminationGracePeriodSeconds` (kubelet's default 30 s).
-    fn grace_period(&self) -> Duration {
-        self.pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.termination_grace_period_seconds)
-            .map(|s| Duration::from_secs(s.max(0) as u64))
-            .unwrap_or(DEFAULT_GRACE)
     }
 }
 
@@ -593,8 +589,10 @@ async fn run_once(
         cv.state = State::Running {
             started_at: Utc::now(),
         };
-        cv.started = false;
-        cv.ready = false;
+        // Without probes it is started and ready at once, in this same
+        // update (no status shows it running but not ready).
+        cv.started = probes.startup.is_none();
+        cv.ready = cv.started && probes.readiness.is_none();
     });
     let observer = Observer { shared, slot };
     tokio::select! {
@@ -631,25 +629,39 @@ async fn stop_container(
         "Killing",
         format!("Stopping container {}", c.name),
     );
-    if let Some(h) = &hooks.pre_stop {
-        let left = term
-            .deadline(shared.grace_period())
-            .saturating_duration_since(Instant::now());
-        if !left.is_zero() {
-            let pod_name = shared.kubelet_name();
-            let hook = lifecycle::run_hook(runner, h, &c.name, &pod_name, left);
+    if let Some(h) = hooks
+        .pre_stop
+        .as_ref()
+        .filter(|_| term.deadline.borrow().is_some_and(|d| d > Instant::now()))
+    {
+        let mut deadline = term.deadline.subscribe();
+        let first = deadline.borrow_and_update().unwrap_or_else(Instant::now);
+        let pod_name = shared.kubelet_name();
+        let left = first.saturating_duration_since(Instant::now());
+        // Dropping the hook at the deadline kills an exec hook's guest.
+        let hook = lifecycle::run_hook(runner, h, &c.name, &pod_name, left);
+        tokio::pin!(hook);
+        loop {
+            let until = deadline.borrow_and_update().unwrap_or_else(Instant::now);
             tokio::select! {
-                r = tokio::time::timeout(left, hook) => match r {
-                    Ok(Ok(())) => {}
-                    Ok(Err(msg)) => shared.event(EventKind::Warning, "FailedPreStopHook", msg),
-                    Err(_) => tracing::info!(
+                r = &mut hook => {
+                    if let Err(msg) = r {
+                        shared.event(EventKind::Warning, "FailedPreStopHook", msg);
+                    }
+                    break;
+                }
+                _ = tokio::time::sleep_until(until) => {
+                    tracing::info!(
                         pod = %shared.full_name(),
                         container = %c.name,
-                        "preStop hook not completed in the grace period ({left:?})"
-                    ),
-                },
+                        "preStop hook not completed in the grace period"
+                    );
+                    break;
+                }
+                // A second deletion with a shorter grace period.
+                r = deadline.changed() => if r.is_err() { break },
                 // The guest ended on its own meanwhile: nothing to wait for.
-                _ = handle.wait() => {}
+                _ = handle.wait() => break,
             }
         }
     }
