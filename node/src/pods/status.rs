@@ -2,7 +2,14 @@
 //!
 //! A container's state is an enum ([`State`]); the pod phase and conditions
 //! are derived from the containers every time, never stored, so they cannot
-//! disagree with them.
+//! disagree with them. The phase follows kubelet's `getPhase` and the
+//! conditions its `Generate*Condition`s (reasons and messages included), so
+//! kubectl's STATUS column (`Init:0/2`, `Init:Error`, `PodInitializing`,
+//! `CrashLoopBackOff`…) reads what it would on a kubelet node.
+//!
+//! Invariants: `lastTransitionTime` of a condition moves only when its
+//! status flips; a container is `started` only while running and past its
+//! startup probe, `ready` only while started and past its readiness probe.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

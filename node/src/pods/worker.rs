@@ -764,3 +764,51 @@ async fn cleanup(shared: &Shared, sandbox: Option<Arc<Sandbox>>) {
     shared.ctx.sink.terminated(pod_ref(&shared.pod));
     tracing::info!(pod = %name, "pod stopped and cleaned up");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(grace: Option<i64>) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p"},
+            "spec": {"containers": [], "terminationGracePeriodSeconds": grace},
+        }))
+        .unwrap()
+    }
+
+    /// The deadline requested with `grace`, give or take the call's own duration.
+    fn is_about(deadline: Option<Instant>, before: Instant, grace: Duration) -> bool {
+        deadline.is_some_and(|d| d >= before + grace && d <= Instant::now() + grace)
+    }
+
+    #[tokio::test]
+    async fn termination_deadline_only_moves_forward() {
+        let t = Termination::new(&pod(Some(20)));
+        assert!(!t.is_requested() && t.deadline.borrow().is_none());
+        let before = Instant::now();
+        // Removed from the desired set: the pod's own grace period.
+        t.request(None);
+        assert!(t.is_requested());
+        let first = *t.deadline.borrow();
+        assert!(
+            is_about(first, before, Duration::from_secs(20)),
+            "{first:?}"
+        );
+        // A longer one later changes nothing; a shorter one wins.
+        t.request(Some(Duration::from_secs(60)));
+        assert_eq!(*t.deadline.borrow(), first);
+        let before = Instant::now();
+        t.request(Some(Duration::from_secs(3)));
+        assert!(is_about(
+            *t.deadline.borrow(),
+            before,
+            Duration::from_secs(3)
+        ));
+        // kubelet's default without terminationGracePeriodSeconds.
+        let d = Termination::new(&pod(None));
+        let before = Instant::now();
+        d.request(None);
+        assert!(is_about(*d.deadline.borrow(), before, DEFAULT_GRACE));
+    }
+}
