@@ -229,6 +229,9 @@ pub struct ProbeSpec {
     pub timeout: Duration,
     pub success_threshold: u32,
     pub failure_threshold: u32,
+    /// `terminationGracePeriodSeconds` of the probe: the `preStop` budget
+    /// when this (liveness or startup) probe kills the container.
+    pub termination_grace: Option<Duration>,
 }
 
 impl ProbeSpec {
@@ -260,6 +263,9 @@ impl ProbeSpec {
             timeout: Duration::from_secs(secs(p.timeout_seconds, 1, 1, "timeoutSeconds")?),
             success_threshold: secs(p.success_threshold, 1, 1, "successThreshold")? as u32,
             failure_threshold: secs(p.failure_threshold, 3, 1, "failureThreshold")? as u32,
+            termination_grace: p
+                .termination_grace_period_seconds
+                .map(|s| Duration::from_secs(s.max(0) as u64)),
         })
     }
 }
@@ -529,6 +535,8 @@ pub enum Change {
 pub struct Verdict {
     /// `liveness` or `startup`.
     pub probe: &'static str,
+    /// The probe's `terminationGracePeriodSeconds`, if set.
+    pub grace: Option<Duration>,
 }
 
 /// Callbacks of [`supervise`]: status changes and `Unhealthy` events.
@@ -558,7 +566,10 @@ pub async fn supervise(
                     failures += 1;
                     obs.unhealthy(format!("Startup probe failed: {msg}"));
                     if failures >= p.failure_threshold {
-                        return Verdict { probe: "startup" };
+                        return Verdict {
+                            probe: "startup",
+                            grace: p.termination_grace,
+                        };
                     }
                 }
             }
@@ -579,7 +590,10 @@ pub async fn supervise(
                             failures += 1;
                             obs.unhealthy(format!("Liveness probe failed: {msg}"));
                             if failures >= p.failure_threshold {
-                                return Verdict { probe: "liveness" };
+                                return Verdict {
+                                    probe: "liveness",
+                                    grace: p.termination_grace,
+                                };
                             }
                         }
                     }

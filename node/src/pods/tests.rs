@@ -711,6 +711,8 @@ async fn failing_liveness_probe_restarts_the_container() {
                 // Ready = serving: the liveness failures below are /healthz's 500s.
                 "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"},
                     "periodSeconds": 1},
+                // kubelet runs preStop before a liveness kill too.
+                "lifecycle": {"preStop": {"exec": {"command": ["touch", "/data/prestop"]}}},
             }))],
         }),
     )]);
@@ -753,6 +755,10 @@ async fn failing_liveness_probe_restarts_the_container() {
         .terminated
         .unwrap();
     assert_eq!(last.exit_code, 137, "{last:?}");
+    assert!(
+        volume_file(&g, &uid, "data", "prestop").exists(),
+        "preStop did not run before the liveness kill"
+    );
     // Healthy again: it stays up.
     std::fs::remove_file(&unhealthy).unwrap();
     h.wait_status(&uid, "running and ready again", |s| {

@@ -570,17 +570,14 @@ async fn run_once(
         tokio::select! {
             biased;
             _ = term.requested() => {
-                stop_container(shared, &runner, hooks, c, handle, term).await;
+                stop_container(shared, &runner, hooks, c, handle, term, None, stopping(c)).await;
                 return None;
             }
             r = hook => if let Err(msg) = r {
                 shared.event(EventKind::Warning, "FailedPostStartHook", msg);
-                shared.event(
-                    EventKind::Normal,
-                    "Killing",
-                    format!("FailedPostStartHook: container {} will be killed and restarted per its restart policy", c.name),
-                );
-                handle.kill();
+                let own = Instant::now() + term.pod_grace;
+                let message = format!("FailedPostStartHook: container {} will be killed and restarted per its restart policy", c.name);
+                stop_container(shared, &runner, hooks, c, handle, term, Some(own), message).await;
                 return Some(handle.wait().await);
             },
         }
@@ -598,24 +595,30 @@ async fn run_once(
     tokio::select! {
         biased;
         _ = term.requested() => {
-            stop_container(shared, &runner, hooks, c, handle, term).await;
+            stop_container(shared, &runner, hooks, c, handle, term, None, stopping(c)).await;
             None
         }
         r = handle.wait() => Some(r),
         v = probes::supervise(probes, &runner, started, &observer) => {
-            shared.event(
-                EventKind::Normal,
-                "Killing",
-                format!("Container {} failed {} probe, will be restarted", c.name, v.probe),
-            );
-            handle.kill();
+            // The probe's own terminationGracePeriodSeconds, else the pod's.
+            let own = Instant::now() + v.grace.unwrap_or(term.pod_grace);
+            let message = format!("Container {} failed {} probe, will be restarted", c.name, v.probe);
+            stop_container(shared, &runner, hooks, c, handle, term, Some(own), message).await;
             Some(handle.wait().await)
         }
     }
 }
 
-/// Graceful stop: `preStop` bounded by what is left of the grace period,
-/// then the kill (a guest has no SIGTERM handler to wait for).
+fn stopping(c: &Container) -> String {
+    format!("Stopping container {}", c.name)
+}
+
+/// Graceful stop, as kubelet's `killContainer`: event `Killing`, then
+/// `preStop` bounded by the earlier of `own_deadline` (a probe's or the
+/// pod's grace period, for a kill by a probe or a failed `postStart`) and the
+/// pod's termination deadline, then the kill at once (a guest has no SIGTERM
+/// handler to wait for).
+#[allow(clippy::too_many_arguments)]
 async fn stop_container(
     shared: &Shared,
     runner: &Runner,
@@ -623,26 +626,24 @@ async fn stop_container(
     c: &Container,
     handle: &Handle,
     term: &Termination,
+    own_deadline: Option<Instant>,
+    message: String,
 ) {
-    shared.event(
-        EventKind::Normal,
-        "Killing",
-        format!("Stopping container {}", c.name),
-    );
-    if let Some(h) = hooks
-        .pre_stop
-        .as_ref()
-        .filter(|_| term.deadline.borrow().is_some_and(|d| d > Instant::now()))
-    {
-        let mut deadline = term.deadline.subscribe();
-        let first = deadline.borrow_and_update().unwrap_or_else(Instant::now);
+    shared.event(EventKind::Normal, "Killing", message);
+    let effective = |pod: Option<Instant>| match (own_deadline, pod) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let mut deadline = term.deadline.subscribe();
+    let first = effective(*deadline.borrow_and_update()).filter(|d| *d > Instant::now());
+    if let (Some(h), Some(first)) = (&hooks.pre_stop, first) {
         let pod_name = shared.kubelet_name();
         let left = first.saturating_duration_since(Instant::now());
         // Dropping the hook at the deadline kills an exec hook's guest.
         let hook = lifecycle::run_hook(runner, h, &c.name, &pod_name, left);
         tokio::pin!(hook);
         loop {
-            let until = deadline.borrow_and_update().unwrap_or_else(Instant::now);
+            let until = effective(*deadline.borrow_and_update()).unwrap_or_else(Instant::now);
             tokio::select! {
                 r = &mut hook => {
                     if let Err(msg) = r {
@@ -658,7 +659,7 @@ async fn stop_container(
                     );
                     break;
                 }
-                // A second deletion with a shorter grace period.
+                // A (second) deletion with a shorter grace period.
                 r = deadline.changed() => if r.is_err() { break },
                 // The guest ended on its own meanwhile: nothing to wait for.
                 _ = handle.wait() => break,
