@@ -53,8 +53,10 @@ pub async fn run_hook(
     match runner.run(h, timeout).await {
         Outcome::Success => Ok(()),
         Outcome::Failure(msg) => Err(match h {
+            // Go's %v of a []string: `[a b c]`.
             Handler::Exec { command } => format!(
-                "Exec lifecycle hook ({command:?}) for Container {container:?} in Pod {pod:?} failed - error: {msg}"
+                "Exec lifecycle hook ([{}]) for Container {container:?} in Pod {pod:?} failed - error: {msg}",
+                command.join(" ")
             ),
             Handler::HttpGet { path, .. } => format!(
                 "HTTP lifecycle hook ({path}) for Container {container:?} in Pod {pod:?} failed - error: {msg}"

@@ -615,7 +615,19 @@ async fn init_containers_run_in_order_before_the_app() {
             "containers": [web("web", &wasm, 8080, serde_json::json!({}))],
         }),
     );
-    h.set_pods(vec![ok_pod, never_pod, retry_pod]);
+    // Sidecars (restartable init containers) are refused, not run as plain ones.
+    let sidecar = format!("{}-init-sidecar", g.net.cluster_name);
+    let mut side = init("side", &wasm, &["sleep", "600"]);
+    side["restartPolicy"] = serde_json::json!("Always");
+    let sidecar_pod = pod_with(
+        "init-sidecar",
+        &sidecar,
+        serde_json::json!({
+            "initContainers": [side],
+            "containers": [web("web", &wasm, 8080, serde_json::json!({}))],
+        }),
+    );
+    h.set_pods(vec![ok_pod, never_pod, retry_pod, sidecar_pod]);
 
     let s = h
         .wait_status(&ok, "init done, web running", |s| {
@@ -682,6 +694,27 @@ async fn init_containers_run_in_order_before_the_app() {
         "Back-off restarting failed container check",
     )
     .await;
+    let s = h
+        .wait_status(&sidecar, "sidecar refused", |s| {
+            waiting_reason(s, "side").as_deref() == Some("CreateContainerConfigError")
+        })
+        .await;
+    let msg = container(&s, "side")
+        .unwrap()
+        .state
+        .as_ref()
+        .unwrap()
+        .waiting
+        .as_ref()
+        .unwrap()
+        .message
+        .clone()
+        .unwrap();
+    assert!(
+        msg.contains("spec.initContainers[0].restartPolicy"),
+        "{msg}"
+    );
+    assert_eq!(s.phase.as_deref(), Some("Pending"));
     h.stop().await;
     g.assert_clean();
 }
@@ -1009,9 +1042,10 @@ async fn lifecycle_hooks_and_grace_period() {
         .wait_event(&hooks, "FailedPreStopHook", "Exec lifecycle hook")
         .await;
     assert!(
-        msg.contains("test -f /data/missing") || msg.contains("\"test\""),
+        msg.starts_with("Exec lifecycle hook ([test -f /data/missing]) for Container \"web\""),
         "{msg}"
     );
+    assert!(msg.contains("exited with 1"), "{msg}");
     h.wait_event(&hooks, "Killing", "Stopping container web")
         .await;
 
