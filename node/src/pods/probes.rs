@@ -351,11 +351,8 @@ impl Runner {
                     )),
                     Err(e) => Outcome::Failure(format!("Get \"{url}\": probe task failed: {e}")),
                     Ok(Ok(Err(e))) => Outcome::Failure(format!("Get \"{url}\": {e}")),
-                    Ok(Ok(Ok((code, body)))) if (200..400).contains(&code) => {
-                        let _ = body;
-                        Outcome::Success
-                    }
-                    Ok(Ok(Ok((code, _)))) => {
+                    Ok(Ok(Ok(code))) if (200..400).contains(&code) => Outcome::Success,
+                    Ok(Ok(Ok(code))) => {
                         Outcome::Failure(format!("HTTP probe failed with statuscode: {code}"))
                     }
                 }
@@ -484,8 +481,10 @@ fn http_request(addr: SocketAddr, path: &str, headers: &[(String, String)]) -> V
     req.into_bytes()
 }
 
-/// Sends `request` and reads the status code (and the start of the body).
-async fn http_status(addr: SocketAddr, request: Vec<u8>) -> Result<(u16, String), String> {
+/// Sends `request` and reads the response (at most [`MAX_OUTPUT`], as
+/// kubelet does, so the server sees a normal close) for its status code.
+/// The body is read to its `Content-Length` or to EOF.
+async fn http_status(addr: SocketAddr, request: Vec<u8>) -> Result<u16, String> {
     let mut s = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| format!("dial tcp {addr}: connect: {}", io_text(&e)))?;
@@ -494,7 +493,7 @@ async fn http_status(addr: SocketAddr, request: Vec<u8>) -> Result<(u16, String)
         .map_err(|e| format!("write tcp {addr}: {e}"))?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 2048];
-    while buf.len() < MAX_OUTPUT {
+    while buf.len() < MAX_OUTPUT && !response_complete(&buf) {
         let n = s
             .read(&mut chunk)
             .await
@@ -511,15 +510,26 @@ async fn http_status(addr: SocketAddr, request: Vec<u8>) -> Result<(u16, String)
         parts.next(),
         parts.next().and_then(|c| c.parse::<u16>().ok()),
     ) {
-        (Some(v), Some(code)) if v.starts_with("HTTP/1.") => {
-            let body = text
-                .split_once("\r\n\r\n")
-                .map(|(_, b)| b)
-                .unwrap_or_default();
-            Ok((code, body.to_string()))
-        }
+        (Some(v), Some(code)) if v.starts_with("HTTP/1.") => Ok(code),
+        _ if buf.is_empty() => Err(format!("read tcp {addr}: EOF")),
         _ => Err(format!("malformed HTTP response {line:?}")),
     }
+}
+
+/// The head has arrived and so has the body its `Content-Length` announces.
+fn response_complete(buf: &[u8]) -> bool {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&buf[..end]);
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())
+            .flatten()
+    });
+    length.is_some_and(|n| buf.len() >= end + 4 + n)
 }
 
 /// A change of the container's probe-driven status.
@@ -732,6 +742,21 @@ mod tests {
             let e = ContainerProbes::of(&c, ip).unwrap_err();
             assert!(e.contains(want), "{e} should contain {want}");
         }
+    }
+
+    #[test]
+    fn a_response_is_complete_at_its_content_length() {
+        assert!(!response_complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+        ));
+        assert!(!response_complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok"
+        ));
+        assert!(response_complete(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n"
+        ));
+        // Without a length: read to EOF.
+        assert!(!response_complete(b"HTTP/1.0 200 OK\r\n\r\nok\n"));
     }
 
     #[test]
