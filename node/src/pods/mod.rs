@@ -75,6 +75,21 @@ impl StatusSink for StatusReporter {
     fn terminated(&self, pod: PodRef) {
         StatusReporter::terminated(self, pod)
     }
+    fn event(&self, pod: PodRef, kind: EventKind, reason: &str, message: String) {
+        StatusReporter::event(
+            self,
+            regatta_api::node_protocol::PodEvent {
+                pod,
+                event_type: kind.as_str().into(),
+                reason: reason.into(),
+                message,
+                field_path: None,
+                timestamp: Some(
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ),
+            },
+        )
+    }
 }
 
 /// Knobs of the pod manager.
