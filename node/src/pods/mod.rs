@@ -1,6 +1,7 @@
 //! The pod manager (DESIGN §5): makes the pods bound to this node run.
 //!
-//! Owns `<data-dir>/pods/` (logs) and `<data-dir>/volumes/` (emptyDirs).
+//! Owns `<data-dir>/pods/` (logs) and `<data-dir>/volumes/` (every volume
+//! but hostPath: see [`volumes`]).
 //! Reads the desired set from a `watch` ([`DesiredState`]), reports status
 //! through a [`StatusSink`], and calls the runtime ([`crate::runtime`]) and
 //! the pod network ([`crate::net`]); it knows nothing of QUIC.
@@ -14,8 +15,10 @@
 //!   worker only after the old one has cleaned up (containers killed, netns
 //!   removed, directories deleted).
 
+mod sources;
 mod spec;
 mod status;
+mod volumes;
 mod worker;
 
 #[cfg(test)]
@@ -129,6 +132,19 @@ pub(crate) struct Ctx {
     pub sink: Arc<dyn StatusSink>,
     /// Woken when a worker ends, so a re-added uid does not wait a resync.
     pub worker_done: Notify,
+    /// The desired state (ConfigMaps, Secrets, Services the pods read); set
+    /// when the manager runs.
+    pub desired: std::sync::OnceLock<watch::Receiver<DesiredState>>,
+}
+
+impl Ctx {
+    /// A receiver of the desired state (a never-changing empty one before `run`).
+    pub fn desired(&self) -> watch::Receiver<DesiredState> {
+        self.desired
+            .get()
+            .cloned()
+            .unwrap_or_else(|| watch::channel(DesiredState::default()).1)
+    }
 }
 
 struct Worker {
@@ -154,6 +170,7 @@ impl PodManager {
                 net,
                 sink,
                 worker_done: Notify::new(),
+                desired: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -165,6 +182,7 @@ impl PodManager {
         mut desired: watch::Receiver<DesiredState>,
         shutdown: CancellationToken,
     ) {
+        let _ = self.ctx.desired.set(desired.clone());
         let mut workers: HashMap<String, Worker> = HashMap::new();
         let mut resync = tokio::time::interval(self.ctx.cfg.resync_period);
         resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -129,7 +129,23 @@ pub(crate) async fn run(ctx: Arc<Ctx>, pod: Pod, stop: CancellationToken) {
             .as_ref()
             .and_then(|s| s.init_containers.as_ref())
             .is_some_and(|i| !i.is_empty());
-        if init_unsupported {
+        let mounted =
+            super::volumes::mount_all(&ctx, &shared.pod, &shared.volumes_dir(), &stop, |e| {
+                shared.update(|v| {
+                    for c in &mut v.containers {
+                        c.state = State::waiting("ContainerCreating", Some(e.to_string()));
+                    }
+                })
+            })
+            .await;
+        let refresher = tokio::spawn(super::volumes::keep_fresh(
+            ctx.clone(),
+            shared.pod.clone(),
+            shared.volumes_dir(),
+            stop.clone(),
+        ));
+        if !mounted {
+        } else if init_unsupported {
             shared.update(|v| {
                 for c in &mut v.containers {
                     c.state = State::waiting(
@@ -156,6 +172,8 @@ pub(crate) async fn run(ctx: Arc<Ctx>, pod: Pod, stop: CancellationToken) {
                 }
             }
         }
+        stop.cancelled().await;
+        let _ = refresher.await;
     }
     stop.cancelled().await;
     cleanup(&shared, sandbox).await;
@@ -242,15 +260,29 @@ async fn run_container(
         let image_id = module.image_id();
         shared.update_container(i, |cv| cv.image_id = Some(image_id));
 
-        let built = build_spec(&shared, &podnet, &c, module, restarts);
-        let spec = match built {
-            Ok(s) => s,
-            Err(msg) => {
-                tracing::warn!(pod = %shared.full_name(), container = %c.name, "{msg}");
-                shared.update_container(i, |cv| {
-                    cv.state = State::waiting("CreateContainerConfigError", Some(msg))
-                });
-                return;
+        // A missing ConfigMap or Secret may appear: retry on every change of
+        // them (and every 10 s), as kubelet's sync loop does.
+        let mut desired = ctx.desired();
+        let spec = loop {
+            let seen = super::sources::version(&desired.borrow_and_update());
+            match build_spec(&shared, &podnet, &c, module.clone(), restarts) {
+                Ok(s) => break s,
+                Err(msg) => {
+                    tracing::warn!(pod = %shared.full_name(), container = %c.name, "{msg}");
+                    ctx.sink.event(
+                        pod_ref(&shared.pod),
+                        super::EventKind::Warning,
+                        "Failed",
+                        format!("Error: {msg}"),
+                    );
+                    shared.update_container(i, |cv| {
+                        cv.state = State::waiting("CreateContainerConfigError", Some(msg))
+                    });
+                    let wait = Duration::from_secs(10);
+                    if !super::volumes::wait_for_change(&mut desired, &stop, seen, wait).await {
+                        return;
+                    }
+                }
             }
         };
         let started_at = Utc::now();
@@ -337,19 +369,24 @@ fn build_spec(
     module: Arc<crate::runtime::Compiled>,
     restart: u32,
 ) -> Result<ContainerSpec, String> {
+    let (allocatable_cpu_millis, allocatable_memory) = spec::node_allocatable();
     let facts = PodFacts {
         pod: &shared.pod,
         node_name: &shared.ctx.cfg.node_name,
         pod_ip: podnet.ip.to_string(),
         host_ip: shared.ctx.cfg.host_ip.clone().unwrap_or_default(),
+        allocatable_cpu_millis,
+        allocatable_memory,
     };
-    let env = spec::env_for(c, &facts)?;
-    let volumes = spec::volume_dirs(&shared.pod, &shared.volumes_dir())?;
-    for dir in volumes.values() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("creating emptyDir {}: {e}", dir.display()))?;
-    }
-    let preopens = spec::mounts_for(c, &volumes)?;
+    let state = shared.ctx.desired().borrow().clone();
+    let sources = super::sources::Sources::new(
+        &state,
+        facts.pod.metadata.namespace.as_deref().unwrap_or_default(),
+    );
+    let env = spec::env_for(c, &facts, &sources)?;
+    let (command, args) = spec::expand_command(c, &env);
+    let volumes = super::volumes::host_paths(&shared.pod, &shared.volumes_dir());
+    let preopens = super::volumes::mounts_for(c, &volumes)?;
     let log_dir = shared.pod_dir().join(&c.name);
     std::fs::create_dir_all(&log_dir)
         .map_err(|e| format!("creating log directory {}: {e}", log_dir.display()))?;
@@ -371,11 +408,7 @@ fn build_spec(
     Ok(ContainerSpec {
         name: c.name.clone(),
         module,
-        argv: ContainerSpec::argv_for(
-            &c.name,
-            c.command.as_deref().unwrap_or_default(),
-            c.args.as_deref().unwrap_or_default(),
-        ),
+        argv: ContainerSpec::argv_for(&c.name, &command, &args),
         env,
         preopens,
         stdout: log.clone(),
