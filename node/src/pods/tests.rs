@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use regatta_api::k8s_openapi::api::core::v1::{Pod, PodStatus};
+use regatta_api::k8s_openapi::api::core::v1::{ConfigMap, Pod, PodStatus};
 use regatta_api::node_protocol::PodRef;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
@@ -39,9 +39,12 @@ fn is_root() -> bool {
 }
 
 fn example(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let built = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../wasm-examples/target/wasm32-wasip2/release")
         .join(format!("{name}.wasm"));
+    // build.sh also copies them here.
+    let installed = Path::new("/var/lib/regatta/examples").join(format!("{name}.wasm"));
+    let p = if built.exists() { built } else { installed };
     if p.exists() {
         Some(p.canonicalize().unwrap())
     } else {
@@ -58,10 +61,12 @@ fn ip(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-/// Statuses as the manager reported them, latest per pod uid.
+/// Statuses as the manager reported them, latest per pod uid; and every
+/// event, as (pod uid, type, reason, message).
 #[derive(Default)]
 struct Recorder {
     tx: watch::Sender<BTreeMap<String, PodStatus>>,
+    events: watch::Sender<Vec<(String, EventKind, String, String)>>,
 }
 
 impl StatusSink for Recorder {
@@ -74,6 +79,10 @@ impl StatusSink for Recorder {
         self.tx.send_modify(|m| {
             m.remove(uid);
         });
+    }
+    fn event(&self, pod: PodRef, kind: EventKind, reason: &str, message: String) {
+        self.events
+            .send_modify(|v| v.push((pod.uid, kind, reason.to_string(), message)));
     }
 }
 
@@ -159,6 +168,7 @@ impl Drop for Guard {
 struct Harness {
     desired: watch::Sender<DesiredState>,
     statuses: watch::Receiver<BTreeMap<String, PodStatus>>,
+    events: watch::Receiver<Vec<(String, EventKind, String, String)>>,
     net: Arc<PodNetwork>,
     shutdown: CancellationToken,
     manager: tokio::task::JoinHandle<()>,
@@ -178,6 +188,7 @@ impl Harness {
         .expect("engine");
         let rec = Arc::new(Recorder::default());
         let statuses = rec.tx.subscribe();
+        let events = rec.events.subscribe();
         let mut cfg = PodManagerConfig::new(
             g.data.path().to_owned(),
             "test-node".into(),
@@ -193,6 +204,7 @@ impl Harness {
         Harness {
             desired,
             statuses,
+            events,
             net,
             shutdown,
             manager,
@@ -383,6 +395,251 @@ async fn crashing_container_backs_off() {
     let last = cs.last_state.as_ref().unwrap().terminated.as_ref().unwrap();
     assert_eq!((last.exit_code, last.reason.as_deref()), (3, Some("Error")));
     assert_eq!(s.phase.as_deref(), Some("Running"));
+    h.stop().await;
+    g.assert_clean();
+}
+
+fn config_map(ns: &str, name: &str, rv: &str, data: serde_json::Value) -> ConfigMap {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name, "namespace": ns, "resourceVersion": rv},
+        "data": data,
+    }))
+    .unwrap()
+}
+
+impl Harness {
+    /// Puts (or replaces) a ConfigMap in the desired state, as the link does.
+    fn put_config_map(&self, cm: ConfigMap) {
+        self.desired.send_modify(|d| {
+            d.config_maps
+                .insert(crate::agent::pods::object_key(&cm.metadata), cm);
+        });
+    }
+
+    /// Waits (up to [`DEADLINE`]) for an event of `uid` with this reason whose message contains `text`.
+    async fn wait_event(&mut self, uid: &str, reason: &str, text: &str) -> (EventKind, String) {
+        let got = tokio::time::timeout(
+            DEADLINE,
+            self.events.wait_for(|v| {
+                v.iter()
+                    .any(|(u, _, r, m)| u == uid && r == reason && m.contains(text))
+            }),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .and_then(|v| {
+            v.iter()
+                .find(|(u, _, r, m)| u == uid && r == reason && m.contains(text))
+                .map(|(_, k, _, m)| (*k, m.clone()))
+        });
+        got.unwrap_or_else(|| {
+            panic!(
+                "timed out waiting for a {reason} event containing {text:?}; events: {:#?}",
+                self.events.borrow()
+            )
+        })
+    }
+}
+
+async fn http_get_path(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: pod\r\n\r\n").as_bytes())
+        .await?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).await?;
+    Ok(out)
+}
+
+/// GETs `path` until the body satisfies `f` or `within` passes.
+async fn get_until(
+    addr: std::net::SocketAddr,
+    path: &str,
+    within: Duration,
+    f: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut last = String::new();
+    loop {
+        if let Ok(Ok(b)) =
+            tokio::time::timeout(Duration::from_secs(5), http_get_path(addr, path)).await
+        {
+            if f(&b) {
+                return b;
+            }
+            last = b;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "GET {addr}{path}: never as expected within {within:?}; last: {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn waiting_reason(s: &PodStatus) -> Option<(String, String)> {
+    let w = s
+        .container_statuses
+        .as_ref()?
+        .first()?
+        .state
+        .as_ref()?
+        .waiting
+        .as_ref()?;
+    Some((w.reason.clone()?, w.message.clone().unwrap_or_default()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_map_volume_waits_for_its_source_and_updates_in_place() {
+    if !is_root() {
+        return;
+    }
+    let Some(wasm) = example("http-hello") else {
+        return;
+    };
+    let g = Guard::new(6);
+    let mut h = Harness::start(&g, |_| {}).await;
+    let uid = format!("{}-cfgvol", g.net.cluster_name);
+    h.set_pods(vec![pod(serde_json::json!({
+        "metadata": {"name": "site", "namespace": "default", "uid": uid},
+        "spec": {"containers": [{
+            "name": "web",
+            "image": format!("file://{}", wasm.display()),
+            "ports": [{"containerPort": 8080}],
+            "env": [{"name": "SITE_DIR", "value": "/site"}],
+            "volumeMounts": [{"name": "content", "mountPath": "/site"}],
+        }], "volumes": [{"name": "content", "configMap": {"name": "pages", "items": [
+            {"key": "index", "path": "index.html"},
+        ]}}]},
+    }))]);
+    // The ConfigMap does not exist yet: ContainerCreating and FailedMount, as kubelet.
+    h.wait_status(&uid, "ContainerCreating", |s| {
+        waiting_reason(s).is_some_and(|(r, _)| r == "ContainerCreating")
+    })
+    .await;
+    let (kind, msg) = h.wait_event(&uid, "FailedMount", "not found").await;
+    assert_eq!(kind, EventKind::Warning);
+    assert_eq!(
+        msg,
+        "MountVolume.SetUp failed for volume \"content\" : configmap \"pages\" not found"
+    );
+
+    // It appears: the pod starts without being touched.
+    h.put_config_map(config_map(
+        "default",
+        "pages",
+        "1",
+        serde_json::json!({"index": "version one"}),
+    ));
+    let s = h
+        .wait_status(&uid, "phase Running", |s| {
+            s.phase.as_deref() == Some("Running")
+        })
+        .await;
+    let pod_ip: std::net::Ipv4Addr = s.pod_ip.as_deref().expect("podIP").parse().unwrap();
+    let addr = std::net::SocketAddr::from((pod_ip, 8080));
+    let body = get_until(addr, "/file/index.html", DEADLINE, |b| b.contains(" 200 ")).await;
+    assert!(body.ends_with("version one"), "{body}");
+
+    // Changed in place: the running guest sees the new content within 10 s.
+    h.put_config_map(config_map(
+        "default",
+        "pages",
+        "2",
+        serde_json::json!({"index": "version two"}),
+    ));
+    let body = get_until(addr, "/file/index.html", Duration::from_secs(10), |b| {
+        b.ends_with("version two")
+    })
+    .await;
+    assert!(body.contains(" 200 "), "{body}");
+    let dir = g.data.path().join(format!("volumes/{uid}/content"));
+    assert_eq!(
+        std::fs::read_link(dir.join("index.html")).unwrap(),
+        Path::new("..data/index.html")
+    );
+    assert!(
+        std::fs::read_link(dir.join("..data"))
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("..20")
+    );
+    let restarts = h.statuses.borrow()[&uid]
+        .container_statuses
+        .as_ref()
+        .unwrap()[0]
+        .restart_count;
+    assert_eq!(restarts, 0, "the update must not restart the container");
+
+    h.set_pods(vec![]);
+    tokio::time::timeout(DEADLINE, h.statuses.wait_for(|m| !m.contains_key(&uid)))
+        .await
+        .expect("status forgotten")
+        .unwrap();
+    assert!(!dir.exists(), "volume dir not removed");
+    h.stop().await;
+    g.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_config_map_env_waits_with_create_container_config_error() {
+    if !is_root() {
+        return;
+    }
+    let Some(wasm) = example("http-hello") else {
+        return;
+    };
+    let g = Guard::new(7);
+    let mut h = Harness::start(&g, |_| {}).await;
+    let uid = format!("{}-cfgenv", g.net.cluster_name);
+    h.set_pods(vec![pod(serde_json::json!({
+        "metadata": {"name": "greeter", "namespace": "default", "uid": uid},
+        "spec": {"containers": [{
+            "name": "web",
+            "image": format!("file://{}", wasm.display()),
+            "ports": [{"containerPort": 8080}],
+            "env": [
+                {"name": "WHO", "valueFrom": {"configMapKeyRef": {"name": "greeting", "key": "who"}}},
+                {"name": "GREETING", "value": "hello $(WHO), $$(WHO) is literal"},
+            ],
+        }]},
+    }))]);
+    let s = h
+        .wait_status(&uid, "CreateContainerConfigError", |s| {
+            waiting_reason(s).is_some_and(|(r, _)| r == "CreateContainerConfigError")
+        })
+        .await;
+    assert_eq!(
+        waiting_reason(&s).unwrap().1,
+        "configmap \"greeting\" not found"
+    );
+    assert_eq!(s.phase.as_deref(), Some("Pending"));
+    let (kind, msg) = h.wait_event(&uid, "Failed", "greeting").await;
+    assert_eq!(
+        (kind, msg.as_str()),
+        (
+            EventKind::Warning,
+            "Error: configmap \"greeting\" not found"
+        )
+    );
+
+    h.put_config_map(config_map(
+        "default",
+        "greeting",
+        "5",
+        serde_json::json!({"who": "world"}),
+    ));
+    let s = h
+        .wait_status(&uid, "phase Running", |s| {
+            s.phase.as_deref() == Some("Running")
+        })
+        .await;
+    let pod_ip: std::net::Ipv4Addr = s.pod_ip.as_deref().expect("podIP").parse().unwrap();
+    let body = get_until((pod_ip, 8080).into(), "/", DEADLINE, |b| {
+        b.contains(" 200 ")
+    })
+    .await;
+    assert!(body.contains(": hello world, $(WHO) is literal"), "{body}");
     h.stop().await;
     g.assert_clean();
 }
