@@ -42,9 +42,9 @@ use crate::runtime::Preopen;
 
 /// kubelet's default file mode of configMap, secret, downwardAPI and projected volumes.
 const DEFAULT_MODE: u32 = 0o644;
-/// Rendered volumes are re-checked at least this often (and on every change
-/// of the desired state), so an update shows within seconds.
-pub const REFRESH_PERIOD: Duration = Duration::from_secs(3);
+/// Rendered volumes are re-rendered as soon as the objects they read or the
+/// pod change, and re-checked against the disk at least this often.
+pub const REFRESH_PERIOD: Duration = Duration::from_secs(60);
 /// A pod whose volumes cannot be set up retries at least this often.
 const RETRY_PERIOD: Duration = Duration::from_secs(10);
 
@@ -674,9 +674,9 @@ pub(crate) async fn mount_all(
     }
 }
 
-/// Keeps the pod's rendered volumes current until `stop`: re-rendered on
-/// every change of the desired state (at most every half second) and every
-/// [`REFRESH_PERIOD`]; only a changed content is swapped in.
+/// Keeps the pod's rendered volumes current until `stop`: re-rendered when
+/// the objects pods read or the pod itself change (at most twice a second),
+/// and every [`REFRESH_PERIOD`]; only a changed content is swapped in.
 pub(crate) async fn keep_fresh(ctx: Arc<Ctx>, pod: Pod, root: PathBuf, stop: CancellationToken) {
     let renders = pod
         .spec
@@ -691,20 +691,35 @@ pub(crate) async fn keep_fresh(ctx: Arc<Ctx>, pod: Pod, root: PathBuf, stop: Can
     if !renders {
         return;
     }
+    let fingerprint = |state: &DesiredState| {
+        let rv = current_pod(state, &pod).metadata.resource_version;
+        (sources::version(state), rv)
+    };
     let mut desired = ctx.desired();
+    let mut seen = fingerprint(&desired.borrow_and_update());
     let alloc = spec::node_allocatable();
     loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(REFRESH_PERIOD) => {}
-            r = desired.changed() => if r.is_err() {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(REFRESH_PERIOD) => {}
+        let periodic = tokio::time::sleep(REFRESH_PERIOD);
+        tokio::pin!(periodic);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = &mut periodic => break,
+                r = desired.changed() => {
+                    if r.is_err() {
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            _ = &mut periodic => break,
+                        }
+                    }
+                    if fingerprint(&desired.borrow_and_update()) != seen {
+                        break;
+                    }
                 }
-            },
+            }
         }
         let state = desired.borrow_and_update().clone();
+        seen = fingerprint(&state);
         let (pod2, root2, ctx2) = (current_pod(&state, &pod), root.clone(), ctx.clone());
         let changed = tokio::task::spawn_blocking(move || {
             let ns = pod2.metadata.namespace.clone().unwrap_or_default();

@@ -144,8 +144,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, pod: Pod, stop: CancellationToken) {
             shared.volumes_dir(),
             stop.clone(),
         ));
-        if !mounted {
-        } else if init_unsupported {
+        if mounted && init_unsupported {
             shared.update(|v| {
                 for c in &mut v.containers {
                     c.state = State::waiting(
@@ -154,7 +153,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, pod: Pod, stop: CancellationToken) {
                     );
                 }
             });
-        } else {
+        } else if mounted {
             let mut set = tokio::task::JoinSet::new();
             for (i, c) in containers.into_iter().enumerate() {
                 set.spawn(run_container(
