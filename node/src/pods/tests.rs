@@ -489,53 +489,103 @@ fn waiting_reason(s: &PodStatus) -> Option<(String, String)> {
     Some((w.reason.clone()?, w.message.clone().unwrap_or_default()))
 }
 
+/// Both halves of "a pod waits for its ConfigMap" in one cluster (one slot):
+/// a configMap volume waits with FailedMount, starts when the ConfigMap
+/// appears and is then updated in place under the running guest; an env
+/// configMapKeyRef waits with CreateContainerConfigError and starts too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn config_map_volume_waits_for_its_source_and_updates_in_place() {
+async fn pods_wait_for_their_config_maps_and_see_updates_in_place() {
     if !is_root() {
         return;
     }
     let Some(wasm) = example("http-hello") else {
         return;
     };
-    let g = Guard::new(6);
+    let g = Guard::new(7);
     let mut h = Harness::start(&g, |_| {}).await;
-    let uid = format!("{}-cfgvol", g.net.cluster_name);
-    h.set_pods(vec![pod(serde_json::json!({
-        "metadata": {"name": "site", "namespace": "default", "uid": uid},
-        "spec": {"containers": [{
-            "name": "web",
-            "image": format!("file://{}", wasm.display()),
-            "ports": [{"containerPort": 8080}],
-            "env": [{"name": "SITE_DIR", "value": "/site"}],
-            "volumeMounts": [{"name": "content", "mountPath": "/site"}],
-        }], "volumes": [{"name": "content", "configMap": {"name": "pages", "items": [
-            {"key": "index", "path": "index.html"},
-        ]}}]},
-    }))]);
-    // The ConfigMap does not exist yet: ContainerCreating and FailedMount, as kubelet.
-    h.wait_status(&uid, "ContainerCreating", |s| {
+    let vol_uid = format!("{}-cfgvol", g.net.cluster_name);
+    let env_uid = format!("{}-cfgenv", g.net.cluster_name);
+    h.set_pods(vec![
+        pod(serde_json::json!({
+            "metadata": {"name": "site", "namespace": "default", "uid": vol_uid},
+            "spec": {"containers": [{
+                "name": "web",
+                "image": format!("file://{}", wasm.display()),
+                "ports": [{"containerPort": 8080}],
+                "env": [{"name": "SITE_DIR", "value": "/site"}],
+                "volumeMounts": [{"name": "content", "mountPath": "/site"}],
+            }], "volumes": [{"name": "content", "configMap": {"name": "pages", "items": [
+                {"key": "index", "path": "index.html"},
+            ]}}]},
+        })),
+        pod(serde_json::json!({
+            "metadata": {"name": "greeter", "namespace": "default", "uid": env_uid},
+            "spec": {"containers": [{
+                "name": "web",
+                "image": format!("file://{}", wasm.display()),
+                "ports": [{"containerPort": 8080}],
+                "env": [
+                    {"name": "WHO", "valueFrom": {"configMapKeyRef": {"name": "greeting", "key": "who"}}},
+                    {"name": "GREETING", "value": "hello $(WHO), $$(WHO) is literal"},
+                ],
+            }]},
+        })),
+    ]);
+
+    // The volume's ConfigMap does not exist yet: ContainerCreating and FailedMount, as kubelet.
+    h.wait_status(&vol_uid, "ContainerCreating", |s| {
         waiting_reason(s).is_some_and(|(r, _)| r == "ContainerCreating")
     })
     .await;
-    let (kind, msg) = h.wait_event(&uid, "FailedMount", "not found").await;
+    let (kind, msg) = h.wait_event(&vol_uid, "FailedMount", "not found").await;
     assert_eq!(kind, EventKind::Warning);
     assert_eq!(
         msg,
         "MountVolume.SetUp failed for volume \"content\" : configmap \"pages\" not found"
     );
+    // The env's: CreateContainerConfigError and a Failed event, as kubelet.
+    let s = h
+        .wait_status(&env_uid, "CreateContainerConfigError", |s| {
+            waiting_reason(s).is_some_and(|(r, _)| r == "CreateContainerConfigError")
+        })
+        .await;
+    assert_eq!(
+        waiting_reason(&s).unwrap().1,
+        "configmap \"greeting\" not found"
+    );
+    assert_eq!(s.phase.as_deref(), Some("Pending"));
+    let (kind, msg) = h.wait_event(&env_uid, "Failed", "greeting").await;
+    assert_eq!(
+        (kind, msg.as_str()),
+        (
+            EventKind::Warning,
+            "Error: configmap \"greeting\" not found"
+        )
+    );
 
-    // It appears: the pod starts without being touched.
+    // They appear: both pods start without being touched.
     h.put_config_map(config_map(
         "default",
         "pages",
         "1",
         serde_json::json!({"index": "version one"}),
     ));
-    let s = h
-        .wait_status(&uid, "phase Running", |s| {
-            s.phase.as_deref() == Some("Running")
-        })
-        .await;
+    h.put_config_map(config_map(
+        "default",
+        "greeting",
+        "2",
+        serde_json::json!({"who": "world"}),
+    ));
+    let running = |s: &PodStatus| s.phase.as_deref() == Some("Running");
+    let s = h.wait_status(&env_uid, "phase Running", running).await;
+    let pod_ip: std::net::Ipv4Addr = s.pod_ip.as_deref().expect("podIP").parse().unwrap();
+    let body = get_until((pod_ip, 8080).into(), "/", DEADLINE, |b| {
+        b.contains(" 200 ")
+    })
+    .await;
+    assert!(body.contains(": hello world, $(WHO) is literal"), "{body}");
+
+    let s = h.wait_status(&vol_uid, "phase Running", running).await;
     let pod_ip: std::net::Ipv4Addr = s.pod_ip.as_deref().expect("podIP").parse().unwrap();
     let addr = std::net::SocketAddr::from((pod_ip, 8080));
     let body = get_until(addr, "/file/index.html", DEADLINE, |b| b.contains(" 200 ")).await;
@@ -545,7 +595,7 @@ async fn config_map_volume_waits_for_its_source_and_updates_in_place() {
     h.put_config_map(config_map(
         "default",
         "pages",
-        "2",
+        "3",
         serde_json::json!({"index": "version two"}),
     ));
     let body = get_until(addr, "/file/index.html", Duration::from_secs(10), |b| {
@@ -553,7 +603,7 @@ async fn config_map_volume_waits_for_its_source_and_updates_in_place() {
     })
     .await;
     assert!(body.contains(" 200 "), "{body}");
-    let dir = g.data.path().join(format!("volumes/{uid}/content"));
+    let dir = g.data.path().join(format!("volumes/{vol_uid}/content"));
     assert_eq!(
         std::fs::read_link(dir.join("index.html")).unwrap(),
         Path::new("..data/index.html")
@@ -564,7 +614,7 @@ async fn config_map_volume_waits_for_its_source_and_updates_in_place() {
             .to_string_lossy()
             .starts_with("..20")
     );
-    let restarts = h.statuses.borrow()[&uid]
+    let restarts = h.statuses.borrow()[&vol_uid]
         .container_statuses
         .as_ref()
         .unwrap()[0]
@@ -572,74 +622,15 @@ async fn config_map_volume_waits_for_its_source_and_updates_in_place() {
     assert_eq!(restarts, 0, "the update must not restart the container");
 
     h.set_pods(vec![]);
-    tokio::time::timeout(DEADLINE, h.statuses.wait_for(|m| !m.contains_key(&uid)))
-        .await
-        .expect("status forgotten")
-        .unwrap();
+    tokio::time::timeout(
+        DEADLINE,
+        h.statuses
+            .wait_for(|m| !m.contains_key(&vol_uid) && !m.contains_key(&env_uid)),
+    )
+    .await
+    .expect("statuses forgotten")
+    .unwrap();
     assert!(!dir.exists(), "volume dir not removed");
-    h.stop().await;
-    g.assert_clean();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_config_map_env_waits_with_create_container_config_error() {
-    if !is_root() {
-        return;
-    }
-    let Some(wasm) = example("http-hello") else {
-        return;
-    };
-    let g = Guard::new(7);
-    let mut h = Harness::start(&g, |_| {}).await;
-    let uid = format!("{}-cfgenv", g.net.cluster_name);
-    h.set_pods(vec![pod(serde_json::json!({
-        "metadata": {"name": "greeter", "namespace": "default", "uid": uid},
-        "spec": {"containers": [{
-            "name": "web",
-            "image": format!("file://{}", wasm.display()),
-            "ports": [{"containerPort": 8080}],
-            "env": [
-                {"name": "WHO", "valueFrom": {"configMapKeyRef": {"name": "greeting", "key": "who"}}},
-                {"name": "GREETING", "value": "hello $(WHO), $$(WHO) is literal"},
-            ],
-        }]},
-    }))]);
-    let s = h
-        .wait_status(&uid, "CreateContainerConfigError", |s| {
-            waiting_reason(s).is_some_and(|(r, _)| r == "CreateContainerConfigError")
-        })
-        .await;
-    assert_eq!(
-        waiting_reason(&s).unwrap().1,
-        "configmap \"greeting\" not found"
-    );
-    assert_eq!(s.phase.as_deref(), Some("Pending"));
-    let (kind, msg) = h.wait_event(&uid, "Failed", "greeting").await;
-    assert_eq!(
-        (kind, msg.as_str()),
-        (
-            EventKind::Warning,
-            "Error: configmap \"greeting\" not found"
-        )
-    );
-
-    h.put_config_map(config_map(
-        "default",
-        "greeting",
-        "5",
-        serde_json::json!({"who": "world"}),
-    ));
-    let s = h
-        .wait_status(&uid, "phase Running", |s| {
-            s.phase.as_deref() == Some("Running")
-        })
-        .await;
-    let pod_ip: std::net::Ipv4Addr = s.pod_ip.as_deref().expect("podIP").parse().unwrap();
-    let body = get_until((pod_ip, 8080).into(), "/", DEADLINE, |b| {
-        b.contains(" 200 ")
-    })
-    .await;
-    assert!(body.contains(": hello world, $(WHO) is literal"), "{body}");
     h.stop().await;
     g.assert_clean();
 }
