@@ -18,8 +18,12 @@
 //!   snapshot (possibly split over several frames, the last with
 //!   `complete: true`), then `PodUpserted`/`PodRemoved` deltas; a new snapshot
 //!   may come at any time (the orchestrator re-listed) and replaces the node's
-//!   whole desired set. The node sends `PodStatus` and a `Heartbeat` every
-//!   [`HEARTBEAT_INTERVAL_SECS`]. An `Error` with a fatal code ends the session;
+//!   whole desired set. Alongside the pods travel the objects they may read:
+//!   every ConfigMap and Secret of a namespace with at least one pod bound to
+//!   the node (never a Secret of another namespace) and every Service, in the
+//!   snapshot and as `ConfigMapUpserted`/`SecretUpserted`/`ServiceUpserted`/
+//!   `ObjectRemoved` deltas. The node sends `PodStatus`, `Event`s about its
+//!   pods, and a `Heartbeat` every [`HEARTBEAT_INTERVAL_SECS`]. An `Error` with a fatal code ends the session;
 //!   a `Forbidden` refers to one message and the session goes on.
 //!
 //! **Versioning.** `Join` and `Hello` carry [`PROTOCOL_VERSION`]; the
@@ -28,7 +32,7 @@
 
 use std::net::Ipv4Addr;
 
-use k8s_openapi::api::core::v1::{NodeStatus, Pod, PodStatus};
+use k8s_openapi::api::core::v1::{ConfigMap, NodeStatus, Pod, PodStatus, Secret, Service};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -127,6 +131,63 @@ pub struct DesiredPods {
     pub revision: u64,
     pub pods: Vec<Pod>,
     pub complete: bool,
+    /// ConfigMaps of the namespaces the node's pods are in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_maps: Vec<ConfigMap>,
+    /// Secrets of the namespaces the node's pods are in (and no others).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<Secret>,
+    /// Every Service of the cluster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
+}
+
+/// The kinds of object besides pods that a node keeps a copy of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ObjectKind {
+    ConfigMap,
+    Secret,
+    Service,
+}
+
+impl ObjectKind {
+    /// The lowercase name kubelet's messages use (`configmap "x" not found`).
+    pub fn lower(self) -> &'static str {
+        match self {
+            ObjectKind::ConfigMap => "configmap",
+            ObjectKind::Secret => "secret",
+            ObjectKind::Service => "service",
+        }
+    }
+}
+
+/// Names one namespaced object of an [`ObjectKind`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    pub kind: ObjectKind,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// A core/v1 Event a node records about one of its pods (kubelet's event
+/// recorder). The orchestrator fills in `involvedObject` from the pod bound to
+/// the node, the source (`kubelet` on the node) and the timestamps; a repeat
+/// of the same reason and message bumps `count` of the existing Event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodEvent {
+    pub pod: PodRef,
+    /// `Event.type`: `Normal` or `Warning` (not `type`, the frame's tag).
+    pub event_type: String,
+    pub reason: String,
+    pub message: String,
+    /// `involvedObject.fieldPath`, e.g. `spec.containers{web}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_path: Option<String>,
+    /// When the node saw it (RFC 3339); the orchestrator's clock if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
 }
 
 /// Names one pod.
@@ -187,6 +248,7 @@ pub enum NodeMessage {
     Hello(Box<Hello>),
     PodStatus(Box<PodStatusUpdate>),
     Heartbeat,
+    Event(Box<PodEvent>),
 }
 
 /// Orchestrator → node.
@@ -196,9 +258,47 @@ pub enum ServerMessage {
     Joined(JoinResponse),
     Welcome(Welcome),
     DesiredPods(DesiredPods),
-    PodUpserted { pod: Box<Pod> },
-    PodRemoved { pod: PodRef },
+    PodUpserted {
+        pod: Box<Pod>,
+    },
+    PodRemoved {
+        pod: PodRef,
+    },
+    #[serde(rename_all = "camelCase")]
+    ConfigMapUpserted {
+        config_map: Box<ConfigMap>,
+    },
+    SecretUpserted {
+        secret: Box<Secret>,
+    },
+    ServiceUpserted {
+        service: Box<Service>,
+    },
+    /// The object is gone, or (ConfigMaps, Secrets) the node no longer has a
+    /// pod in its namespace: forget it.
+    ObjectRemoved {
+        object: ObjectRef,
+    },
     Error(ErrorMessage),
+}
+
+impl ServerMessage {
+    /// The variant's name, for logs: never the content (a Secret's data must
+    /// not reach a log line through `Debug`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ServerMessage::Joined(_) => "Joined",
+            ServerMessage::Welcome(_) => "Welcome",
+            ServerMessage::DesiredPods(_) => "DesiredPods",
+            ServerMessage::PodUpserted { .. } => "PodUpserted",
+            ServerMessage::PodRemoved { .. } => "PodRemoved",
+            ServerMessage::ConfigMapUpserted { .. } => "ConfigMapUpserted",
+            ServerMessage::SecretUpserted { .. } => "SecretUpserted",
+            ServerMessage::ServiceUpserted { .. } => "ServiceUpserted",
+            ServerMessage::ObjectRemoved { .. } => "ObjectRemoved",
+            ServerMessage::Error(_) => "Error",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -494,7 +594,34 @@ mod tests {
             revision: 7,
             pods: vec![Pod::default()],
             complete: true,
+            config_maps: vec![ConfigMap::default()],
+            secrets: vec![Secret::default()],
+            services: vec![Service::default()],
         }));
+        round_trip_server(ServerMessage::ConfigMapUpserted {
+            config_map: Box::default(),
+        });
+        round_trip_server(ServerMessage::SecretUpserted {
+            secret: Box::default(),
+        });
+        round_trip_server(ServerMessage::ServiceUpserted {
+            service: Box::default(),
+        });
+        round_trip_server(ServerMessage::ObjectRemoved {
+            object: ObjectRef {
+                kind: ObjectKind::Secret,
+                namespace: "ns".into(),
+                name: "s".into(),
+            },
+        });
+        round_trip_node(NodeMessage::Event(Box::new(PodEvent {
+            pod: pod.clone(),
+            event_type: "Warning".into(),
+            reason: "Failed".into(),
+            message: "Error: configmap \"x\" not found".into(),
+            field_path: Some("spec.containers{web}".into()),
+            timestamp: None,
+        })));
         round_trip_server(ServerMessage::PodUpserted {
             pod: Box::new(Pod::default()),
         });
@@ -503,6 +630,16 @@ mod tests {
             code: ErrorCode::Unauthorized,
             message: "no".into(),
         }));
+    }
+
+    #[test]
+    fn a_snapshot_from_an_older_peer_still_decodes() {
+        let old = br#"{"type":"DesiredPods","revision":3,"pods":[],"complete":true}"#;
+        let m: ServerMessage = decode_body(old).unwrap();
+        let ServerMessage::DesiredPods(d) = m else {
+            panic!("not a snapshot")
+        };
+        assert!(d.config_maps.is_empty() && d.secrets.is_empty() && d.services.is_empty());
     }
 
     #[test]

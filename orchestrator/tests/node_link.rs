@@ -493,3 +493,283 @@ async fn a_node_resyncs_after_the_orchestrator_restarts() {
     drop(s);
     r.shutdown().await;
 }
+
+fn in_ns(mut v: Value, ns: &str) -> Value {
+    v["metadata"]["namespace"] = json!(ns);
+    v
+}
+
+fn pod_event(p: &Value, reason: &str, message: &str) -> NodeMessage {
+    NodeMessage::Event(Box::new(proto::PodEvent {
+        pod: PodRef {
+            namespace: p["metadata"]["namespace"].as_str().unwrap().into(),
+            name: p["metadata"]["name"].as_str().unwrap().into(),
+            uid: p["metadata"]["uid"].as_str().unwrap().into(),
+        },
+        event_type: "Warning".into(),
+        reason: reason.into(),
+        message: message.into(),
+        field_path: None,
+        timestamp: None,
+    }))
+}
+
+/// The names a message carries, for asserting what a node was sent.
+fn sent_names(m: &ServerMessage) -> Vec<String> {
+    let name = |m: &regatta_api::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        format!(
+            "{}/{}",
+            m.namespace.as_deref().unwrap_or(""),
+            m.name.as_deref().unwrap_or("")
+        )
+    };
+    match m {
+        ServerMessage::DesiredPods(d) => d
+            .config_maps
+            .iter()
+            .map(|c| format!("configmap {}", name(&c.metadata)))
+            .chain(
+                d.secrets
+                    .iter()
+                    .map(|c| format!("secret {}", name(&c.metadata))),
+            )
+            .chain(
+                d.services
+                    .iter()
+                    .map(|c| format!("service {}", name(&c.metadata))),
+            )
+            .collect(),
+        ServerMessage::ConfigMapUpserted { config_map } => {
+            vec![format!("configmap {}", name(&config_map.metadata))]
+        }
+        ServerMessage::SecretUpserted { secret } => {
+            vec![format!("secret {}", name(&secret.metadata))]
+        }
+        ServerMessage::ServiceUpserted { service } => {
+            vec![format!("service {}", name(&service.metadata))]
+        }
+        _ => vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_get_the_objects_of_their_namespaces_and_record_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = start(dir.path(), "127.0.0.1:0").await;
+    let addr = r.cp.node_addr;
+    let rest = &r.cp.api.rest;
+    let ca = Ca::load_or_create(dir.path(), "it").unwrap();
+    let t = token::create(rest, &ca.hash().unwrap(), token::DEFAULT_TTL, "test")
+        .await
+        .unwrap();
+    let opts = WriteOpts::default();
+    let kind = |k: &str| registry::by_kind("v1", k).unwrap();
+    for ns in ["team-a", "team-b"] {
+        let _ = rest
+            .create(
+                kind("Namespace"),
+                None,
+                json!({"metadata": {"name": ns}}),
+                &opts,
+            )
+            .await;
+    }
+    let mk = async |k: &str, ns: &str, v: Value| {
+        rest.create(kind(k), Some(ns), in_ns(v, ns), &opts)
+            .await
+            .map_err(|e| e.message)
+            .unwrap()
+            .object
+    };
+    mk(
+        "ConfigMap",
+        "team-a",
+        json!({"metadata": {"name": "cfg"}, "data": {"k": "v"}}),
+    )
+    .await;
+    mk(
+        "Secret",
+        "team-a",
+        json!({"metadata": {"name": "sa"}, "data": {"pw": "aHVudGVyMg=="}}),
+    )
+    .await;
+    mk(
+        "Secret",
+        "team-b",
+        json!({"metadata": {"name": "sb"}, "data": {"pw": "b3RoZXI="}}),
+    )
+    .await;
+    mk(
+        "Service",
+        "team-b",
+        json!({"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}]}}),
+    )
+    .await;
+    let p = mk("Pod", "team-a", pod("p", "n1")).await;
+    let foreign = mk("Pod", "team-a", pod("x", "n2")).await;
+
+    let (cert, key) = join(addr, &ca.cert_pem, &t.bootstrap(), "n1")
+        .await
+        .unwrap();
+    let mut s = open(addr, client_config(&ca.cert_pem, Some((&cert, &key)))).await;
+    s.send(&hello("n1")).await;
+    let Some(ServerMessage::Welcome(_)) = s.recv().await else {
+        panic!("expected Welcome")
+    };
+    // The snapshot: team-a's ConfigMap and Secret, every Service, no team-b Secret.
+    let snap = s.recv().await.unwrap();
+    let ServerMessage::DesiredPods(d) = &snap else {
+        panic!("expected a snapshot")
+    };
+    assert!(d.complete);
+    assert_eq!(d.pods.len(), 1);
+    let names = sent_names(&snap);
+    assert!(
+        names.contains(&"configmap team-a/cfg".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"secret team-a/sa".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"service team-b/web".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with("secret team-b/")),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with("configmap team-b/")),
+        "{names:?}"
+    );
+
+    // Later objects follow: a team-a ConfigMap arrives, a team-b Secret does not.
+    mk(
+        "Secret",
+        "team-b",
+        json!({"metadata": {"name": "sb2"}, "data": {"pw": "eA=="}}),
+    )
+    .await;
+    mk(
+        "ConfigMap",
+        "team-a",
+        json!({"metadata": {"name": "late"}, "data": {"k": "v"}}),
+    )
+    .await;
+    loop {
+        let m = s.recv().await.expect("a message");
+        let names = sent_names(&m);
+        assert!(
+            !names.iter().any(|n| n.starts_with("secret team-b/")),
+            "{names:?}"
+        );
+        if names.contains(&"configmap team-a/late".to_string()) {
+            break;
+        }
+    }
+
+    // A pod in team-b: its Secrets come first, and go with the pod.
+    let pb = mk("Pod", "team-b", pod("pb", "n1")).await;
+    let mut got = Vec::new();
+    loop {
+        let m = s.recv().await.expect("a message");
+        if let ServerMessage::PodUpserted { pod } = &m {
+            assert_eq!(pod.metadata.name.as_deref(), Some("pb"));
+            break;
+        }
+        got.extend(sent_names(&m));
+    }
+    assert!(got.contains(&"secret team-b/sb".to_string()), "{got:?}");
+    assert!(got.contains(&"secret team-b/sb2".to_string()), "{got:?}");
+    rest.delete(
+        kind("Pod"),
+        Some("team-b"),
+        pb["metadata"]["name"].as_str().unwrap(),
+        &DeleteOpts {
+            grace_period_seconds: Some(0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut withdrawn = Vec::new();
+    while withdrawn.len() < 2 {
+        if let ServerMessage::ObjectRemoved { object } = s.recv().await.expect("a message") {
+            assert_eq!(object.namespace, "team-b");
+            withdrawn.push(object.name);
+        }
+    }
+    withdrawn.sort();
+    assert_eq!(withdrawn, vec!["sb", "sb2"]);
+
+    // An Event about its pod lands as a core/v1 Event; a repeat bumps count.
+    let events = kind("Event");
+    let msg = "MountVolume.SetUp failed for volume \"cfg\" : configmap \"x\" not found";
+    s.send(&pod_event(&p, "FailedMount", msg)).await;
+    let ev = wait_for("the event", async || {
+        let l = rest
+            .list(events, Some("team-a"), &Default::default())
+            .await
+            .ok()?;
+        l.items.into_iter().find(|e| e["reason"] == "FailedMount")
+    })
+    .await;
+    assert_eq!(ev["type"], "Warning");
+    assert_eq!(ev["message"], msg);
+    assert_eq!(ev["count"], 1);
+    assert_eq!(ev["involvedObject"]["kind"], "Pod");
+    assert_eq!(ev["involvedObject"]["name"], "p");
+    assert_eq!(ev["involvedObject"]["uid"], p["metadata"]["uid"]);
+    assert!(ev["involvedObject"]["resourceVersion"].is_string(), "{ev}");
+    assert_eq!(ev["source"], json!({"component": "kubelet", "host": "n1"}));
+    assert_eq!(ev["reportingComponent"], "kubelet");
+    assert_eq!(ev["reportingInstance"], "n1");
+    assert!(ev["firstTimestamp"].is_string() && ev["lastTimestamp"].is_string());
+    s.send(&pod_event(&p, "FailedMount", msg)).await;
+    let name = ev["metadata"]["name"].as_str().unwrap().to_string();
+    wait_for("the count to be bumped", async || {
+        let e = rest.get(events, Some("team-a"), &name).await.ok()?;
+        (e["count"] == 2).then_some(())
+    })
+    .await;
+    // kubectl describe's query finds it.
+    let sel = regatta_api::selector::FieldSelector::parse(&format!(
+        "involvedObject.name=p,involvedObject.namespace=team-a,involvedObject.uid={}",
+        p["metadata"]["uid"].as_str().unwrap()
+    ))
+    .unwrap();
+    let l = rest
+        .list(
+            events,
+            Some("team-a"),
+            &regatta_orchestrator::apiserver::rest::ListOpts {
+                field_selector: sel,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(l.items.len(), 1);
+
+    // An Event about another node's pod is refused and writes nothing.
+    s.send(&pod_event(&foreign, "Failed", "nope")).await;
+    match s
+        .recv_until("the refusal", |m| matches!(m, ServerMessage::Error(_)))
+        .await
+    {
+        ServerMessage::Error(e) => {
+            assert_eq!(e.code, ErrorCode::Forbidden);
+            assert!(e.message.contains("bound to \"n2\""), "{}", e.message);
+        }
+        _ => unreachable!(),
+    }
+    let l = rest
+        .list(events, Some("team-a"), &Default::default())
+        .await
+        .unwrap();
+    assert!(
+        !l.items.iter().any(|e| e["involvedObject"]["name"] == "x"),
+        "an event for a foreign pod was written"
+    );
+    drop(s);
+    r.shutdown().await;
+}

@@ -234,3 +234,110 @@ fn a_wrong_token_is_refused_on_both_sides() {
         "the orchestrator never heard the join"
     );
 }
+
+#[test]
+fn kubectl_describe_shows_why_a_pod_waits_for_its_config_map() {
+    let wasm = Path::new("/var/lib/regatta/examples/http-hello.wasm");
+    if !wasm.exists() {
+        eprintln!(
+            "skipping: {} not built (run `bash wasm-examples/build.sh`)",
+            wasm.display()
+        );
+        return;
+    }
+    // CIDRs of its own: the other tests' nodes hold the defaults on this host.
+    let c = Cluster::start_with(&[
+        "--pod-cidr",
+        "10.247.0.0/16",
+        "--service-cidr",
+        "10.120.0.0/16",
+        "--cluster-dns",
+        "10.120.0.10",
+    ])
+    .unwrap();
+    let token = create_token(&c);
+    let tmp = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        &c.node_addr(),
+        Some(&token),
+        "e2e-cfg",
+        &tmp.path().join("n"),
+    );
+    wait_for("the node to be Ready", Duration::from_secs(30), || {
+        ready_node(&c, "e2e-cfg")
+    })
+    .unwrap_or_else(|e| panic!("{e}\nnode log:\n{}", node.log_text()));
+    let pod = |name: &str, extra: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  nodeName: e2e-cfg\n  containers:\n  - name: web\n    image: file://{}\n{extra}",
+            wasm.display()
+        )
+    };
+    c.kubectl_stdin(
+        &["apply", "-f", "-"],
+        Some(&pod(
+            "vol",
+            "    volumeMounts:\n    - {name: site, mountPath: /site}\n  volumes:\n  - name: site\n    configMap: {name: pages}\n",
+        )),
+    );
+    c.kubectl_stdin(
+        &["apply", "-f", "-"],
+        Some(&pod(
+            "env",
+            "    env:\n    - name: WHO\n      valueFrom: {configMapKeyRef: {name: greeting, key: who}}\n",
+        )),
+    );
+    let describe = |name: &str| c.kubectl(&["describe", "pod", name]);
+    let shows = |name: &str, wanted: &[&str]| {
+        wait_for(
+            &format!("kubectl describe pod {name} to show {wanted:?}"),
+            Duration::from_secs(30),
+            || {
+                let d = describe(name);
+                wanted.iter().all(|w| d.contains(w)).then_some(d)
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{}\nnode log:\n{}", describe(name), node.log_text()))
+    };
+    let d = shows(
+        "vol",
+        &[
+            "FailedMount",
+            "MountVolume.SetUp failed for volume \"site\" : configmap \"pages\" not found",
+        ],
+    );
+    assert!(d.contains("kubelet") && d.contains("Warning"), "{d}");
+    shows(
+        "env",
+        &[
+            "Failed",
+            "Error: configmap \"greeting\" not found",
+            "CreateContainerConfigError",
+        ],
+    );
+    let table = c.kubectl(&["get", "pod", "env"]);
+    assert!(table.contains("CreateContainerConfigError"), "{table}");
+
+    // Once the ConfigMaps exist, both start without anyone touching them.
+    c.kubectl(&[
+        "create",
+        "configmap",
+        "pages",
+        "--from-literal=index.html=hi",
+    ]);
+    c.kubectl(&[
+        "create",
+        "configmap",
+        "greeting",
+        "--from-literal=who=world",
+    ]);
+    for name in ["vol", "env"] {
+        wait_for(
+            &format!("pod {name} Running"),
+            Duration::from_secs(30),
+            || (c.json(&["get", "pod", name])["status"]["phase"] == "Running").then_some(()),
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{}\nnode log:\n{}", describe(name), node.log_text()));
+    }
+    c.kubectl(&["delete", "pod", "vol", "env", "--wait=false"]);
+}

@@ -243,7 +243,10 @@ impl Agent {
                 return Err(AgentError::Refused { code, message });
             }
             Ok(Some(other)) => {
-                return Err(AgentError::Lost(format!("expected Welcome, got {other:?}")));
+                return Err(AgentError::Lost(format!(
+                    "expected Welcome, got {}",
+                    other.type_name()
+                )));
             }
             Ok(None) | Err(_) => {
                 let why = conn
@@ -307,6 +310,9 @@ impl Agent {
                     for u in self.status.take_dirty() {
                         wire::write(send, &NodeMessage::PodStatus(Box::new(u))).await?;
                     }
+                    for e in self.status.take_events() {
+                        wire::write(send, &NodeMessage::Event(Box::new(e))).await?;
+                    }
                 }
                 m = rx.recv() => {
                     let msg = match m {
@@ -324,6 +330,15 @@ impl Agent {
                                 if let Some(uid) = p.metadata.uid.clone() {
                                     st.pods.insert(uid, p);
                                 }
+                            }
+                            for c in d.config_maps {
+                                st.config_maps.insert(pods::object_key(&c.metadata), c);
+                            }
+                            for c in d.secrets {
+                                st.secrets.insert(pods::object_key(&c.metadata), c);
+                            }
+                            for c in d.services {
+                                st.services.insert(pods::object_key(&c.metadata), c);
                             }
                             if d.complete {
                                 let mut st = incoming.take().unwrap_or_default();
@@ -350,6 +365,44 @@ impl Agent {
                                 s.pods.remove(&pod.uid);
                             });
                         }
+                        ServerMessage::ConfigMapUpserted { config_map } => {
+                            let key = pods::object_key(&config_map.metadata);
+                            tracing::debug!(configmap = %key, "configmap changed");
+                            self.desired.send_modify(|s| {
+                                s.config_maps.insert(key, *config_map);
+                            });
+                        }
+                        ServerMessage::SecretUpserted { secret } => {
+                            let key = pods::object_key(&secret.metadata);
+                            tracing::debug!(secret = %key, "secret changed");
+                            self.desired.send_modify(|s| {
+                                s.secrets.insert(key, *secret);
+                            });
+                        }
+                        ServerMessage::ServiceUpserted { service } => {
+                            let key = pods::object_key(&service.metadata);
+                            tracing::debug!(service = %key, "service changed");
+                            self.desired.send_modify(|s| {
+                                s.services.insert(key, *service);
+                            });
+                        }
+                        ServerMessage::ObjectRemoved { object } => {
+                            let key = format!("{}/{}", object.namespace, object.name);
+                            tracing::debug!(kind = object.kind.lower(), object = %key, "object removed");
+                            self.desired.send_modify(|s| {
+                                match object.kind {
+                                    proto::ObjectKind::ConfigMap => {
+                                        s.config_maps.remove(&key);
+                                    }
+                                    proto::ObjectKind::Secret => {
+                                        s.secrets.remove(&key);
+                                    }
+                                    proto::ObjectKind::Service => {
+                                        s.services.remove(&key);
+                                    }
+                                }
+                            });
+                        }
                         ServerMessage::Error(ErrorMessage { code, message }) if !code.is_fatal() => {
                             tracing::warn!(code = ?code, "node link: the orchestrator refused a message: {message}");
                         }
@@ -358,7 +411,7 @@ impl Agent {
                             return Err(AgentError::Refused { code, message });
                         }
                         other @ (ServerMessage::Joined(_) | ServerMessage::Welcome(_)) => {
-                            return Err(AgentError::Lost(format!("unexpected message {other:?}")));
+                            return Err(AgentError::Lost(format!("unexpected message {}", other.type_name())));
                         }
                     }
                 }

@@ -4,23 +4,61 @@
 //!
 //! Invariant: the reporter keeps only the latest status per pod and resends all
 //! of them after a reconnect, so nothing depends on a report arriving once.
+//! Events are queued (at most [`MAX_QUEUED_EVENTS`], the oldest dropped
+//! first) and sent once: an Event lost to a long disconnect is not state.
+//!
+//! The desired state also holds the ConfigMaps, Secrets and Services the
+//! orchestrator sends (keyed `namespace/name`); its `Debug` never shows a
+//! Secret's data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use regatta_api::k8s_openapi::api::core::v1::{Pod, PodStatus};
-use regatta_api::node_protocol::{PodRef, PodStatusUpdate};
+use regatta_api::k8s_openapi::api::core::v1::{ConfigMap, Pod, PodStatus, Secret, Service};
+use regatta_api::node_protocol::{PodEvent, PodRef, PodStatusUpdate};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-/// The pods the orchestrator wants on this node, keyed by uid.
-#[derive(Debug, Clone, Default)]
+/// Events waiting to be sent at most; beyond, the oldest is dropped.
+pub const MAX_QUEUED_EVENTS: usize = 256;
+
+/// The pods the orchestrator wants on this node, keyed by uid, and the
+/// objects they may read, keyed `namespace/name`.
+#[derive(Clone, Default)]
 pub struct DesiredState {
     /// False until the first full snapshot arrived: act only once synced.
     pub synced: bool,
     /// Counts full snapshots received (one per connection, at least).
     pub resyncs: u64,
     pub pods: BTreeMap<String, Pod>,
+    pub config_maps: BTreeMap<String, ConfigMap>,
+    pub secrets: BTreeMap<String, Secret>,
+    pub services: BTreeMap<String, Service>,
+}
+
+impl std::fmt::Debug for DesiredState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names only: a Secret's data must never reach a log.
+        f.debug_struct("DesiredState")
+            .field("synced", &self.synced)
+            .field("resyncs", &self.resyncs)
+            .field("pods", &self.pods.keys().collect::<Vec<_>>())
+            .field("config_maps", &self.config_maps.keys().collect::<Vec<_>>())
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("services", &self.services.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// `namespace/name` of an object's metadata: the key of the maps above.
+pub fn object_key(
+    m: &regatta_api::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> String {
+    format!(
+        "{}/{}",
+        m.namespace.as_deref().unwrap_or_default(),
+        m.name.as_deref().unwrap_or_default()
+    )
 }
 
 pub fn pod_ref(p: &Pod) -> PodRef {
@@ -37,6 +75,8 @@ struct Reports {
     latest: BTreeMap<PodRef, (PodStatus, bool)>,
     /// Pods being deleted that this node has finished stopping, to be told once.
     terminated: Vec<PodRef>,
+    /// Events not sent yet, oldest first.
+    events: VecDeque<PodEvent>,
 }
 
 /// Where pod statuses go; cheap to clone.
@@ -83,6 +123,22 @@ impl StatusReporter {
             terminated: true,
         }));
         out
+    }
+
+    /// Queues an Event about a pod; when the queue is full the oldest goes.
+    pub fn event(&self, ev: PodEvent) {
+        let mut r = self.inner.lock().unwrap();
+        if r.events.len() >= MAX_QUEUED_EVENTS {
+            r.events.pop_front();
+        }
+        r.events.push_back(ev);
+        drop(r);
+        self.notify.notify_one();
+    }
+
+    /// Events waiting to be sent, oldest first; they are sent once.
+    pub(crate) fn take_events(&self) -> Vec<PodEvent> {
+        self.inner.lock().unwrap().events.drain(..).collect()
     }
 
     /// The pod, being deleted, is stopped and cleaned up here: the orchestrator
@@ -204,6 +260,43 @@ mod tests {
         let again = r.take_dirty();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].pod.uid, "a");
+    }
+
+    #[test]
+    fn events_queue_is_bounded_and_drops_the_oldest() {
+        let r = StatusReporter::default();
+        for i in 0..MAX_QUEUED_EVENTS + 5 {
+            r.event(PodEvent {
+                pod: pref("a"),
+                event_type: "Normal".into(),
+                reason: "Pulled".into(),
+                message: format!("m{i}"),
+                field_path: None,
+                timestamp: None,
+            });
+        }
+        let got = r.take_events();
+        assert_eq!(got.len(), MAX_QUEUED_EVENTS);
+        assert_eq!(got[0].message, "m5");
+        assert!(r.take_events().is_empty());
+    }
+
+    #[test]
+    fn debug_of_the_desired_state_shows_no_secret_data() {
+        let mut d = DesiredState::default();
+        let s: Secret = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "s", "namespace": "ns"},
+            "stringData": {"password": "hunter2"},
+            "data": {"token": "c2VjcmV0LXRva2Vu"},
+        }))
+        .unwrap();
+        d.secrets.insert(object_key(&s.metadata), s);
+        let out = format!("{d:?}");
+        assert!(out.contains("ns/s"), "{out}");
+        assert!(
+            !out.contains("hunter2") && !out.contains("secret-token") && !out.contains("115, 101"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The pod manager (DESIGN §5): makes the pods bound to this node run.
 //!
-//! Owns `<data-dir>/pods/` (logs) and `<data-dir>/volumes/` (emptyDirs).
+//! Owns `<data-dir>/pods/` (logs) and `<data-dir>/volumes/` (every volume
+//! but hostPath: see [`volumes`]).
 //! Reads the desired set from a `watch` ([`DesiredState`]), reports status
 //! through a [`StatusSink`], and calls the runtime ([`crate::runtime`]) and
 //! the pod network ([`crate::net`]); it knows nothing of QUIC.
@@ -16,8 +17,10 @@
 
 mod lifecycle;
 mod probes;
+mod sources;
 mod spec;
 mod status;
+mod volumes;
 mod worker;
 
 #[cfg(test)]
@@ -77,6 +80,21 @@ impl StatusSink for StatusReporter {
     fn terminated(&self, pod: PodRef) {
         StatusReporter::terminated(self, pod)
     }
+    fn event(&self, pod: PodRef, kind: EventKind, reason: &str, message: String) {
+        StatusReporter::event(
+            self,
+            regatta_api::node_protocol::PodEvent {
+                pod,
+                event_type: kind.as_str().into(),
+                reason: reason.into(),
+                message,
+                field_path: None,
+                timestamp: Some(
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ),
+            },
+        )
+    }
 }
 
 /// Knobs of the pod manager.
@@ -116,6 +134,19 @@ pub(crate) struct Ctx {
     pub sink: Arc<dyn StatusSink>,
     /// Woken when a worker ends, so a re-added uid does not wait a resync.
     pub worker_done: Notify,
+    /// The desired state (ConfigMaps, Secrets, Services the pods read); set
+    /// when the manager runs.
+    pub desired: std::sync::OnceLock<watch::Receiver<DesiredState>>,
+}
+
+impl Ctx {
+    /// A receiver of the desired state (a never-changing empty one before `run`).
+    pub fn desired(&self) -> watch::Receiver<DesiredState> {
+        self.desired
+            .get()
+            .cloned()
+            .unwrap_or_else(|| watch::channel(DesiredState::default()).1)
+    }
 }
 
 struct Worker {
@@ -141,6 +172,7 @@ impl PodManager {
                 net,
                 sink,
                 worker_done: Notify::new(),
+                desired: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -152,6 +184,7 @@ impl PodManager {
         mut desired: watch::Receiver<DesiredState>,
         shutdown: CancellationToken,
     ) {
+        let _ = self.ctx.desired.set(desired.clone());
         let mut workers: HashMap<String, Worker> = HashMap::new();
         let mut resync = tokio::time::interval(self.ctx.cfg.resync_period);
         resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

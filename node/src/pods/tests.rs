@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use regatta_api::k8s_openapi::api::core::v1::{Pod, PodStatus};
+use regatta_api::k8s_openapi::api::core::v1::{ConfigMap, Pod, PodStatus};
 use regatta_api::node_protocol::PodRef;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
@@ -39,9 +39,12 @@ fn is_root() -> bool {
 }
 
 fn example(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let built = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../wasm-examples/target/wasm32-wasip2/release")
         .join(format!("{name}.wasm"));
+    // build.sh also copies them here.
+    let installed = Path::new("/var/lib/regatta/examples").join(format!("{name}.wasm"));
+    let p = if built.exists() { built } else { installed };
     if p.exists() {
         Some(p.canonicalize().unwrap())
     } else {
@@ -471,6 +474,15 @@ impl Harness {
                 self.rec.events.borrow()
             )
         })
+    }
+
+    fn kind_of_event(&self, uid: &str, reason: &str) -> Option<EventKind> {
+        self.rec
+            .events
+            .borrow()
+            .iter()
+            .find(|(u, _, r, _)| u == uid && r == reason)
+            .map(|(_, k, _, _)| *k)
     }
 
     fn events_of(&self, uid: &str, reason: &str) -> Vec<String> {
@@ -1062,6 +1074,218 @@ async fn lifecycle_hooks_and_grace_period() {
         took >= Duration::from_millis(2500),
         "preStop was not waited for: {took:?}"
     );
+    h.stop().await;
+    g.assert_clean();
+}
+
+fn config_map(ns: &str, name: &str, rv: &str, data: serde_json::Value) -> ConfigMap {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name, "namespace": ns, "resourceVersion": rv},
+        "data": data,
+    }))
+    .unwrap()
+}
+
+impl Harness {
+    /// Puts (or replaces) a ConfigMap in the desired state, as the link does.
+    fn put_config_map(&self, cm: ConfigMap) {
+        self.desired.send_modify(|d| {
+            d.config_maps
+                .insert(crate::agent::pods::object_key(&cm.metadata), cm);
+        });
+    }
+}
+
+async fn http_get_path(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: pod\r\n\r\n").as_bytes())
+        .await?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).await?;
+    Ok(out)
+}
+
+/// GETs `path` until the body satisfies `f` or `within` passes.
+async fn get_until(
+    addr: std::net::SocketAddr,
+    path: &str,
+    within: Duration,
+    f: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut last = String::new();
+    loop {
+        if let Ok(Ok(b)) =
+            tokio::time::timeout(Duration::from_secs(5), http_get_path(addr, path)).await
+        {
+            if f(&b) {
+                return b;
+            }
+            last = b;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "GET {addr}{path}: never as expected within {within:?}; last: {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn first_waiting(s: &PodStatus) -> Option<(String, String)> {
+    let w = s
+        .container_statuses
+        .as_ref()?
+        .first()?
+        .state
+        .as_ref()?
+        .waiting
+        .as_ref()?;
+    Some((w.reason.clone()?, w.message.clone().unwrap_or_default()))
+}
+
+/// Both halves of "a pod waits for its ConfigMap" in one cluster (one slot):
+/// a configMap volume waits with FailedMount, starts when the ConfigMap
+/// appears and is then updated in place under the running guest; an env
+/// configMapKeyRef waits with CreateContainerConfigError and starts too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_wait_for_their_config_maps_and_see_updates_in_place() {
+    if !is_root() {
+        return;
+    }
+    let Some(wasm) = example("http-hello") else {
+        return;
+    };
+    let g = Guard::new(7);
+    let mut h = Harness::start(&g, |_| {}).await;
+    let vol_uid = format!("{}-cfgvol", g.net.cluster_name);
+    let env_uid = format!("{}-cfgenv", g.net.cluster_name);
+    h.set_pods(vec![
+        pod(serde_json::json!({
+            "metadata": {"name": "site", "namespace": "default", "uid": vol_uid},
+            "spec": {"containers": [{
+                "name": "web",
+                "image": format!("file://{}", wasm.display()),
+                "ports": [{"containerPort": 8080}],
+                "env": [{"name": "SITE_DIR", "value": "/site"}],
+                "volumeMounts": [{"name": "content", "mountPath": "/site"}],
+            }], "volumes": [{"name": "content", "configMap": {"name": "pages", "items": [
+                {"key": "index", "path": "index.html"},
+            ]}}]},
+        })),
+        pod(serde_json::json!({
+            "metadata": {"name": "greeter", "namespace": "default", "uid": env_uid},
+            "spec": {"containers": [{
+                "name": "web",
+                "image": format!("file://{}", wasm.display()),
+                "ports": [{"containerPort": 8080}],
+                "env": [
+                    {"name": "WHO", "valueFrom": {"configMapKeyRef": {"name": "greeting", "key": "who"}}},
+                    {"name": "GREETING", "value": "hello $(WHO), $$(WHO) is literal"},
+                ],
+            }]},
+        })),
+    ]);
+
+    // The volume's ConfigMap does not exist yet: ContainerCreating and FailedMount, as kubelet.
+    h.wait_status(&vol_uid, "ContainerCreating", |s| {
+        first_waiting(s).is_some_and(|(r, _)| r == "ContainerCreating")
+    })
+    .await;
+    let msg = h.wait_event(&vol_uid, "FailedMount", "not found").await;
+    assert_eq!(
+        h.kind_of_event(&vol_uid, "FailedMount"),
+        Some(EventKind::Warning)
+    );
+    assert_eq!(
+        msg,
+        "MountVolume.SetUp failed for volume \"content\" : configmap \"pages\" not found"
+    );
+    // The env's: CreateContainerConfigError and a Failed event, as kubelet.
+    let s = h
+        .wait_status(&env_uid, "CreateContainerConfigError", |s| {
+            first_waiting(s).is_some_and(|(r, _)| r == "CreateContainerConfigError")
+        })
+        .await;
+    assert_eq!(
+        first_waiting(&s).unwrap().1,
+        "configmap \"greeting\" not found"
+    );
+    assert_eq!(s.phase.as_deref(), Some("Pending"));
+    let msg = h.wait_event(&env_uid, "Failed", "greeting").await;
+    assert_eq!(msg, "Error: configmap \"greeting\" not found");
+    assert_eq!(
+        h.kind_of_event(&env_uid, "Failed"),
+        Some(EventKind::Warning)
+    );
+
+    // They appear: both pods start without being touched.
+    h.put_config_map(config_map(
+        "default",
+        "pages",
+        "1",
+        serde_json::json!({"index": "version one"}),
+    ));
+    h.put_config_map(config_map(
+        "default",
+        "greeting",
+        "2",
+        serde_json::json!({"who": "world"}),
+    ));
+    let running = |s: &PodStatus| s.phase.as_deref() == Some("Running");
+    let s = h.wait_status(&env_uid, "phase Running", running).await;
+    let pod_ip: std::net::Ipv4Addr = s.pod_ip.as_deref().expect("podIP").parse().unwrap();
+    let body = get_until((pod_ip, 8080).into(), "/", DEADLINE, |b| {
+        b.contains(" 200 ")
+    })
+    .await;
+    assert!(body.contains(": hello world, $(WHO) is literal"), "{body}");
+
+    let s = h.wait_status(&vol_uid, "phase Running", running).await;
+    let pod_ip: std::net::Ipv4Addr = s.pod_ip.as_deref().expect("podIP").parse().unwrap();
+    let addr = std::net::SocketAddr::from((pod_ip, 8080));
+    let body = get_until(addr, "/file/index.html", DEADLINE, |b| b.contains(" 200 ")).await;
+    assert!(body.ends_with("version one"), "{body}");
+
+    // Changed in place: the running guest sees the new content within 10 s.
+    h.put_config_map(config_map(
+        "default",
+        "pages",
+        "3",
+        serde_json::json!({"index": "version two"}),
+    ));
+    let body = get_until(addr, "/file/index.html", Duration::from_secs(10), |b| {
+        b.ends_with("version two")
+    })
+    .await;
+    assert!(body.contains(" 200 "), "{body}");
+    let dir = g.data.path().join(format!("volumes/{vol_uid}/content"));
+    assert_eq!(
+        std::fs::read_link(dir.join("index.html")).unwrap(),
+        Path::new("..data/index.html")
+    );
+    assert!(
+        std::fs::read_link(dir.join("..data"))
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("..20")
+    );
+    let restarts = h.statuses.borrow()[&vol_uid]
+        .container_statuses
+        .as_ref()
+        .unwrap()[0]
+        .restart_count;
+    assert_eq!(restarts, 0, "the update must not restart the container");
+
+    h.set_pods(vec![]);
+    tokio::time::timeout(
+        DEADLINE,
+        h.statuses
+            .wait_for(|m| !m.contains_key(&vol_uid) && !m.contains_key(&env_uid)),
+    )
+    .await
+    .expect("statuses forgotten")
+    .unwrap();
+    assert!(!dir.exists(), "volume dir not removed");
     h.stop().await;
     g.assert_clean();
 }

@@ -93,6 +93,11 @@ impl Termination {
     async fn requested(&self) {
         self.token.cancelled().await
     }
+
+    /// Cancelled once the stop is requested.
+    fn token(&self) -> &CancellationToken {
+        &self.token
+    }
 }
 
 /// Which container of the pod: `spec.initContainers[i]` or `spec.containers[i]`.
@@ -234,7 +239,23 @@ pub(crate) async fn run(ctx: Arc<Ctx>, pod: Pod, term: Arc<Termination>) {
     if let Some((podnet, sb)) = net_and_sandbox {
         let sb = Arc::new(sb);
         sandbox = Some(sb.clone());
-        if run_init_containers(&shared, &sb, &podnet, init_containers, &term).await {
+        let stop = term.token();
+        let mounted =
+            super::volumes::mount_all(&ctx, &shared.pod, &shared.volumes_dir(), stop, |e| {
+                shared.update(|v| {
+                    for c in v.containers.iter_mut().chain(v.init_containers.iter_mut()) {
+                        c.state = State::waiting("ContainerCreating", Some(e.to_string()));
+                    }
+                })
+            })
+            .await;
+        let refresher = tokio::spawn(super::volumes::keep_fresh(
+            ctx.clone(),
+            shared.pod.clone(),
+            shared.volumes_dir(),
+            stop.clone(),
+        ));
+        if mounted && run_init_containers(&shared, &sb, &podnet, init_containers, &term).await {
             let mut set = tokio::task::JoinSet::new();
             for (i, c) in containers.into_iter().enumerate() {
                 set.spawn(run_container(
@@ -252,6 +273,8 @@ pub(crate) async fn run(ctx: Arc<Ctx>, pod: Pod, term: Arc<Termination>) {
                 }
             }
         }
+        term.requested().await;
+        let _ = refresher.await;
     }
     term.requested().await;
     cleanup(&shared, sandbox).await;
@@ -401,26 +424,38 @@ async fn run_container(
         );
 
         let pod_ip = IpAddr::V4(podnet.ip);
-        let configured = build_spec(&shared, &podnet, &c, module, restarts).and_then(|spec| {
-            // Init containers have neither probes nor hooks (API validation).
-            if matches!(slot, Slot::Init(_)) {
-                return Ok((spec, ContainerProbes::default(), Hooks::default()));
-            }
-            Ok((
-                spec,
-                ContainerProbes::of(&c, pod_ip)?,
-                Hooks::of(&c, pod_ip)?,
-            ))
-        });
-        let (spec, probes, hooks) = match configured {
-            Ok(s) => s,
-            Err(msg) => {
-                tracing::warn!(pod = %shared.full_name(), container = %c.name, "{msg}");
-                shared.event(EventKind::Warning, "Failed", format!("Error: {msg}"));
-                shared.update_container(slot, |cv| {
-                    cv.state = State::waiting("CreateContainerConfigError", Some(msg))
+        // A missing ConfigMap or Secret may appear: retry on every change of
+        // them (and every 10 s), as kubelet's sync loop does.
+        let mut desired = ctx.desired();
+        let (spec, probes, hooks) = loop {
+            let seen = super::sources::version(&desired.borrow_and_update());
+            let configured =
+                build_spec(&shared, &podnet, &c, module.clone(), restarts).and_then(|spec| {
+                    // Init containers have neither probes nor hooks (API validation).
+                    if matches!(slot, Slot::Init(_)) {
+                        return Ok((spec, ContainerProbes::default(), Hooks::default()));
+                    }
+                    Ok((
+                        spec,
+                        ContainerProbes::of(&c, pod_ip)?,
+                        Hooks::of(&c, pod_ip)?,
+                    ))
                 });
-                return End::Stuck;
+            match configured {
+                Ok(s) => break s,
+                Err(msg) => {
+                    tracing::warn!(pod = %shared.full_name(), container = %c.name, "{msg}");
+                    shared.event(EventKind::Warning, "Failed", format!("Error: {msg}"));
+                    shared.update_container(slot, |cv| {
+                        cv.state = State::waiting("CreateContainerConfigError", Some(msg))
+                    });
+                    let wait = Duration::from_secs(10);
+                    if !super::volumes::wait_for_change(&mut desired, term.token(), seen, wait)
+                        .await
+                    {
+                        return End::Stopped;
+                    }
+                }
             }
         };
         let started_at = Utc::now();
@@ -685,19 +720,24 @@ fn build_spec(
     module: Arc<crate::runtime::Compiled>,
     restart: u32,
 ) -> Result<ContainerSpec, String> {
+    let (allocatable_cpu_millis, allocatable_memory) = spec::node_allocatable();
     let facts = PodFacts {
         pod: &shared.pod,
         node_name: &shared.ctx.cfg.node_name,
         pod_ip: podnet.ip.to_string(),
         host_ip: shared.ctx.cfg.host_ip.clone().unwrap_or_default(),
+        allocatable_cpu_millis,
+        allocatable_memory,
     };
-    let env = spec::env_for(c, &facts)?;
-    let volumes = spec::volume_dirs(&shared.pod, &shared.volumes_dir())?;
-    for dir in volumes.values() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("creating emptyDir {}: {e}", dir.display()))?;
-    }
-    let preopens = spec::mounts_for(c, &volumes)?;
+    let state = shared.ctx.desired().borrow().clone();
+    let sources = super::sources::Sources::new(
+        &state,
+        facts.pod.metadata.namespace.as_deref().unwrap_or_default(),
+    );
+    let env = spec::env_for(c, &facts, &sources)?;
+    let (command, args) = spec::expand_command(c, &env);
+    let volumes = super::volumes::host_paths(&shared.pod, &shared.volumes_dir());
+    let preopens = super::volumes::mounts_for(c, &volumes)?;
     let log_dir = shared.pod_dir().join(&c.name);
     std::fs::create_dir_all(&log_dir)
         .map_err(|e| format!("creating log directory {}: {e}", log_dir.display()))?;
@@ -719,11 +759,7 @@ fn build_spec(
     Ok(ContainerSpec {
         name: c.name.clone(),
         module,
-        argv: ContainerSpec::argv_for(
-            &c.name,
-            c.command.as_deref().unwrap_or_default(),
-            c.args.as_deref().unwrap_or_default(),
-        ),
+        argv: ContainerSpec::argv_for(&c.name, &command, &args),
         env,
         preopens,
         stdout: log.clone(),

@@ -23,6 +23,7 @@
 //! Invariant: every session task is owned by the tracker it was started on and
 //! ends when the shutdown token fires; the endpoint is closed then.
 
+mod events;
 mod registration;
 mod session;
 pub mod token;

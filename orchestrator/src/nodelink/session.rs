@@ -1,10 +1,18 @@
 //! One node connection: a join (token → client certificate) or a control
-//! session (Hello → Welcome → desired pods; pod status and heartbeats back).
+//! session (Hello → Welcome → desired pods and the objects they read; pod
+//! status, events and heartbeats back).
 //!
 //! Authorization is by the client certificate alone: every write a session
-//! makes is to the Node, Lease or pods of the name in that certificate, never
-//! to a name a message carries.
+//! makes is to the Node, Lease, pods or pod Events of the name in that
+//! certificate, never to a name a message carries.
+//!
+//! What a node reads: its pods; every ConfigMap and Secret of a namespace
+//! where at least one of its pods is (so one that appears later arrives too);
+//! every Service. Invariant: a Secret of a namespace where the node has no pod
+//! is never sent; when its last pod of a namespace goes, the ConfigMaps and
+//! Secrets of that namespace are withdrawn (`ObjectRemoved`).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,18 +21,20 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use regatta_api::node_protocol::{
     self as proto, ErrorCode, ErrorMessage, JoinRequest, JoinResponse, JoinToken, NodeMessage,
-    PodRef, ServerMessage, close,
+    ObjectKind, ObjectRef, PodRef, ServerMessage, close,
 };
+use regatta_api::registry::{self, ResourceType};
 use regatta_api::selector::FieldSelector;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::events::{self, EventRefused};
 use super::registration::{self, StatusRefused};
 use super::wire::{self, WireError};
 use super::{Link, token};
 use crate::apiserver::objects;
 use crate::apiserver::rest::ListOpts;
-use crate::store::{Event, WatchStream};
+use crate::store::{Event, KeyValue, WatchStream};
 
 /// How long a new connection may take to send its first message.
 const FIRST_MESSAGE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -195,9 +205,7 @@ async fn join(
 /// Where a pod change leaves this node's desired set.
 fn delta(node: &str, ev: &Event) -> Option<ServerMessage> {
     let on_node = |v: &Value| v["spec"]["nodeName"].as_str() == Some(node);
-    fn decode(kv: &crate::store::KeyValue) -> Option<Value> {
-        objects::from_kv(kv).ok()
-    }
+    let decode = decode_kv;
     match ev {
         Event::Put { kv, prev } => {
             let new = decode(kv)?;
@@ -212,6 +220,55 @@ fn delta(node: &str, ev: &Event) -> Option<ServerMessage> {
             on_node(&old).then(|| ServerMessage::PodRemoved { pod: pod_ref(&old) })
         }
     }
+}
+
+fn decode_kv(kv: &KeyValue) -> Option<Value> {
+    objects::from_kv(kv).ok()
+}
+
+/// Cuts a snapshot into frames of about [`SNAPSHOT_CHUNK_BYTES`]; the last is `complete`.
+fn split_snapshot(snap: proto::DesiredPods) -> Vec<proto::DesiredPods> {
+    let empty = |revision| proto::DesiredPods {
+        revision,
+        pods: Vec::new(),
+        complete: false,
+        config_maps: Vec::new(),
+        secrets: Vec::new(),
+        services: Vec::new(),
+    };
+    let rev = snap.revision;
+    let mut out = vec![empty(rev)];
+    let mut used = 0;
+    let mut room = |n: usize, out: &mut Vec<proto::DesiredPods>| {
+        if used > 0 && used + n > SNAPSHOT_CHUNK_BYTES {
+            out.push(empty(rev));
+            used = 0;
+        }
+        used += n;
+    };
+    for p in snap.pods {
+        room(json_len(&p), &mut out);
+        out.last_mut().expect("one").pods.push(p);
+    }
+    for c in snap.config_maps {
+        room(json_len(&c), &mut out);
+        out.last_mut().expect("one").config_maps.push(c);
+    }
+    for c in snap.secrets {
+        room(json_len(&c), &mut out);
+        out.last_mut().expect("one").secrets.push(c);
+    }
+    for c in snap.services {
+        room(json_len(&c), &mut out);
+        out.last_mut().expect("one").services.push(c);
+    }
+    out.last_mut().expect("one").complete = true;
+    out
+}
+
+/// The encoded length of an object, for cutting snapshots.
+fn json_len<T: serde::Serialize>(v: &T) -> usize {
+    serde_json::to_vec(v).map(|v| v.len()).unwrap_or(0)
 }
 
 fn pod_ref(v: &Value) -> PodRef {
@@ -234,12 +291,89 @@ fn to_pod(v: Value) -> Option<Pod> {
     }
 }
 
+fn resource(kind: ObjectKind) -> &'static ResourceType {
+    let k = match kind {
+        ObjectKind::ConfigMap => "ConfigMap",
+        ObjectKind::Secret => "Secret",
+        ObjectKind::Service => "Service",
+    };
+    registry::by_kind("v1", k).expect("registered")
+}
+
+const SOURCE_KINDS: [ObjectKind; 3] = [
+    ObjectKind::ConfigMap,
+    ObjectKind::Secret,
+    ObjectKind::Service,
+];
+
+/// The kind and namespace/name a store key under `core/` names, if one of ours.
+fn source_of_key(key: &str) -> Option<ObjectRef> {
+    let rest = key.strip_prefix("core/")?;
+    let (plural, rest) = rest.split_once('/')?;
+    let kind = match plural {
+        "configmaps" => ObjectKind::ConfigMap,
+        "secrets" => ObjectKind::Secret,
+        "services" => ObjectKind::Service,
+        _ => return None,
+    };
+    let (ns, name) = rest.split_once('/')?;
+    Some(ObjectRef {
+        kind,
+        namespace: ns.to_string(),
+        name: name.to_string(),
+    })
+}
+
+/// The upsert message for a stored ConfigMap, Secret or Service.
+fn upsert_of(kind: ObjectKind, v: Value) -> Option<ServerMessage> {
+    let what = format!(
+        "{} {}/{}",
+        kind.lower(),
+        v["metadata"]["namespace"].as_str().unwrap_or(""),
+        v["metadata"]["name"].as_str().unwrap_or("")
+    );
+    let out = match kind {
+        ObjectKind::ConfigMap => {
+            serde_json::from_value(v).map(|o| ServerMessage::ConfigMapUpserted {
+                config_map: Box::new(o),
+            })
+        }
+        ObjectKind::Secret => serde_json::from_value(v).map(|o| ServerMessage::SecretUpserted {
+            secret: Box::new(o),
+        }),
+        ObjectKind::Service => serde_json::from_value(v).map(|o| ServerMessage::ServiceUpserted {
+            service: Box::new(o),
+        }),
+    };
+    match out {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(object = %what, error = %e, "node link: object does not decode; not sent");
+            None
+        }
+    }
+}
+
+/// What the session has told the node about, to keep the Secret rule.
+#[derive(Default)]
+struct Sent {
+    /// Pods bound to the node (namespace → names): the namespaces it may read.
+    pods: BTreeMap<String, BTreeSet<String>>,
+    /// ConfigMaps and Secrets sent, per namespace, to withdraw with the last pod.
+    objects: BTreeMap<String, BTreeSet<ObjectRef>>,
+    /// Per (kind, namespace): the revision a namespace's objects were listed
+    /// at when its first pod arrived; watch events up to it are already in.
+    listed_at: BTreeMap<(ObjectKind, String), u64>,
+}
+
 struct Control {
     link: Arc<Link>,
     addr: SocketAddr,
     conn: quinn::Connection,
     send: quinn::SendStream,
     node: String,
+    sent: Sent,
+    recorder: events::Recorder,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -334,6 +468,8 @@ impl Control {
             conn,
             send,
             node,
+            sent: Sent::default(),
+            recorder: events::Recorder::default(),
         };
         let end = session.run(recv).await;
         match end {
@@ -388,17 +524,13 @@ impl Control {
                     Some(Ok(Some(msg))) => self.handle(msg).await?,
                 },
                 ev = watch.next() => match ev {
-                    Some(Ok(ev)) => {
-                        if let Some(msg) = delta(&self.node, &ev) {
-                            wire::write(&mut self.send, &msg).await?;
-                        }
-                    }
+                    Some(Ok(ev)) => self.forward(&ev).await?,
                     Some(Err(e)) => {
-                        tracing::info!(node = %self.node, reason = %e, "node link: pod watch ended; re-listing");
+                        tracing::info!(node = %self.node, reason = %e, "node link: watch ended; re-listing");
                         watch = self.snapshot().await?;
                     }
                     None => {
-                        tracing::info!(node = %self.node, "node link: pod watch closed; re-listing");
+                        tracing::info!(node = %self.node, "node link: watch closed; re-listing");
                         watch = self.snapshot().await?;
                     }
                 },
@@ -406,7 +538,9 @@ impl Control {
         }
     }
 
-    /// Sends the full set of pods bound to the node; returns the watch that follows it.
+    /// Sends the full set of pods bound to the node, and the objects they may
+    /// read; returns the watch (pods, ConfigMaps, Secrets, Services merged)
+    /// that follows it.
     async fn snapshot(&mut self) -> Result<WatchStream, SessionEnd> {
         let rest = &self.link.api.rest;
         let opts = ListOpts {
@@ -418,36 +552,212 @@ impl Control {
             .list(registration::pods(), None, &opts)
             .await
             .map_err(|e| SessionEnd::Api(format!("listing pods: {}", e.message)))?;
-        let watch = rest
-            .store
-            .watch("core/pods/", list.resource_version)
-            .map_err(|e| SessionEnd::Api(format!("watching pods: {e}")))?;
-        let count = list.items.len();
-        let mut chunk = Vec::new();
-        let mut size = 0;
+        let mut watches = vec![
+            rest.store
+                .watch("core/pods/", list.resource_version)
+                .map_err(|e| SessionEnd::Api(format!("watching pods: {e}")))?,
+        ];
+        self.sent = Sent::default();
+        let mut pods = Vec::new();
         for v in list.items {
-            size += v.to_string().len();
+            let r = pod_ref(&v);
             if let Some(p) = to_pod(v) {
-                chunk.push(p);
-            }
-            if size >= SNAPSHOT_CHUNK_BYTES {
-                let msg = ServerMessage::DesiredPods(proto::DesiredPods {
-                    revision: list.resource_version,
-                    pods: std::mem::take(&mut chunk),
-                    complete: false,
-                });
-                wire::write(&mut self.send, &msg).await?;
-                size = 0;
+                self.sent
+                    .pods
+                    .entry(r.namespace)
+                    .or_default()
+                    .insert(r.name);
+                pods.push(p);
             }
         }
-        let msg = ServerMessage::DesiredPods(proto::DesiredPods {
+        let mut snap = proto::DesiredPods {
             revision: list.resource_version,
-            pods: chunk,
-            complete: true,
-        });
+            pods,
+            complete: false,
+            config_maps: Vec::new(),
+            secrets: Vec::new(),
+            services: Vec::new(),
+        };
+        for kind in SOURCE_KINDS {
+            let rt = resource(kind);
+            let l = rest
+                .list(rt, None, &ListOpts::default())
+                .await
+                .map_err(|e| SessionEnd::Api(format!("listing {}: {}", rt.plural, e.message)))?;
+            let plural = rt.plural;
+            watches.push(
+                rest.store
+                    .watch(&format!("core/{plural}/"), l.resource_version)
+                    .map_err(|e| SessionEnd::Api(format!("watching {plural}: {e}")))?,
+            );
+            for v in l.items {
+                let ns = v["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                let name = v["metadata"]["name"].as_str().unwrap_or("").to_string();
+                if kind != ObjectKind::Service && !self.sent.pods.contains_key(&ns) {
+                    continue;
+                }
+                match upsert_of(kind, v) {
+                    Some(ServerMessage::ConfigMapUpserted { config_map }) => {
+                        snap.config_maps.push(*config_map)
+                    }
+                    Some(ServerMessage::SecretUpserted { secret }) => snap.secrets.push(*secret),
+                    Some(ServerMessage::ServiceUpserted { service }) => {
+                        snap.services.push(*service)
+                    }
+                    _ => continue,
+                }
+                if kind != ObjectKind::Service {
+                    self.sent
+                        .objects
+                        .entry(ns.clone())
+                        .or_default()
+                        .insert(ObjectRef {
+                            kind,
+                            namespace: ns,
+                            name,
+                        });
+                }
+            }
+        }
+        let counts = (
+            snap.pods.len(),
+            snap.config_maps.len(),
+            snap.secrets.len(),
+            snap.services.len(),
+        );
+        for chunk in split_snapshot(snap) {
+            wire::write(&mut self.send, &ServerMessage::DesiredPods(chunk)).await?;
+        }
+        tracing::debug!(node = %self.node, pods = counts.0, config_maps = counts.1, secrets = counts.2, services = counts.3, revision = list.resource_version, "node link: sent desired pods");
+        Ok(Box::pin(futures::stream::select_all(watches)))
+    }
+
+    /// Forwards one store change, if it concerns the node.
+    async fn forward(&mut self, ev: &Event) -> Result<(), SessionEnd> {
+        if ev.key().starts_with("core/pods/") {
+            let Some(msg) = delta(&self.node, ev) else {
+                return Ok(());
+            };
+            let (ns, name, upsert) = match &msg {
+                ServerMessage::PodUpserted { pod } => (
+                    pod.metadata.namespace.clone().unwrap_or_default(),
+                    pod.metadata.name.clone().unwrap_or_default(),
+                    true,
+                ),
+                ServerMessage::PodRemoved { pod } => {
+                    (pod.namespace.clone(), pod.name.clone(), false)
+                }
+                _ => return Ok(()),
+            };
+            let entered = upsert && !self.sent.pods.contains_key(&ns);
+            if entered {
+                // Its objects first, so a pod never arrives before what it reads.
+                self.send_namespace(&ns).await?;
+            }
+            wire::write(&mut self.send, &msg).await?;
+            if upsert {
+                self.sent.pods.entry(ns).or_default().insert(name);
+            } else if let Some(names) = self.sent.pods.get_mut(&ns) {
+                names.remove(&name);
+                if names.is_empty() {
+                    self.sent.pods.remove(&ns);
+                    self.withdraw_namespace(&ns).await?;
+                }
+            }
+            return Ok(());
+        }
+        let Some(obj) = source_of_key(ev.key()) else {
+            return Ok(());
+        };
+        if obj.kind != ObjectKind::Service {
+            if !self.sent.pods.contains_key(&obj.namespace) {
+                return Ok(());
+            }
+            let listed = self
+                .sent
+                .listed_at
+                .get(&(obj.kind, obj.namespace.clone()))
+                .copied()
+                .unwrap_or(0);
+            if ev.revision() <= listed {
+                return Ok(());
+            }
+        }
+        let msg = match ev {
+            Event::Put { kv, .. } => {
+                let Some(v) = decode_kv(kv) else {
+                    return Ok(());
+                };
+                let Some(m) = upsert_of(obj.kind, v) else {
+                    return Ok(());
+                };
+                if obj.kind != ObjectKind::Service {
+                    self.sent
+                        .objects
+                        .entry(obj.namespace.clone())
+                        .or_default()
+                        .insert(obj);
+                }
+                m
+            }
+            Event::Delete { .. } => {
+                if let Some(set) = self.sent.objects.get_mut(&obj.namespace) {
+                    set.remove(&obj);
+                }
+                ServerMessage::ObjectRemoved { object: obj }
+            }
+        };
         wire::write(&mut self.send, &msg).await?;
-        tracing::debug!(node = %self.node, pods = count, revision = list.resource_version, "node link: sent desired pods");
-        Ok(watch)
+        Ok(())
+    }
+
+    /// The node's first pod of `ns` arrived: send the namespace's ConfigMaps and Secrets.
+    async fn send_namespace(&mut self, ns: &str) -> Result<(), SessionEnd> {
+        for kind in [ObjectKind::ConfigMap, ObjectKind::Secret] {
+            let rt = resource(kind);
+            let l = self
+                .link
+                .api
+                .rest
+                .list(rt, Some(ns), &ListOpts::default())
+                .await
+                .map_err(|e| {
+                    SessionEnd::Api(format!("listing {} of {ns}: {}", rt.plural, e.message))
+                })?;
+            self.sent
+                .listed_at
+                .insert((kind, ns.to_string()), l.resource_version);
+            for v in l.items {
+                let name = v["metadata"]["name"].as_str().unwrap_or("").to_string();
+                if let Some(m) = upsert_of(kind, v) {
+                    wire::write(&mut self.send, &m).await?;
+                    self.sent
+                        .objects
+                        .entry(ns.to_string())
+                        .or_default()
+                        .insert(ObjectRef {
+                            kind,
+                            namespace: ns.to_string(),
+                            name,
+                        });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The node's last pod of `ns` went: it may no longer read its objects.
+    async fn withdraw_namespace(&mut self, ns: &str) -> Result<(), SessionEnd> {
+        for kind in [ObjectKind::ConfigMap, ObjectKind::Secret] {
+            self.sent.listed_at.remove(&(kind, ns.to_string()));
+        }
+        for object in self.sent.objects.remove(ns).unwrap_or_default() {
+            wire::write(&mut self.send, &ServerMessage::ObjectRemoved { object }).await?;
+        }
+        Ok(())
     }
 
     async fn handle(&mut self, msg: NodeMessage) -> Result<(), SessionEnd> {
@@ -480,6 +790,21 @@ impl Control {
                     Err(e) => tracing::warn!(node = %self.node, "node link: {e}"),
                 }
             }
+            NodeMessage::Event(ev) => match self.recorder.record(rest, &self.node, &ev).await {
+                Ok(()) => {}
+                Err(e @ (EventRefused::Forbidden { .. } | EventRefused::Invalid { .. })) => {
+                    tracing::warn!(node = %self.node, peer = %self.addr, "node link: event refused: {e}");
+                    let msg = ServerMessage::Error(ErrorMessage {
+                        code: ErrorCode::Forbidden,
+                        message: e.to_string(),
+                    });
+                    wire::write(&mut self.send, &msg).await?;
+                }
+                Err(e @ EventRefused::Gone { .. }) => {
+                    tracing::debug!(node = %self.node, "node link: event for a gone pod ignored: {e}");
+                }
+                Err(e) => tracing::warn!(node = %self.node, "node link: {e}"),
+            },
             NodeMessage::Join(_) | NodeMessage::Hello(_) => {
                 let m = "Join and Hello are only valid as the first message of a stream";
                 tracing::warn!(node = %self.node, "node link: {m}; closing");
