@@ -14,6 +14,7 @@
 //!   worker only after the old one has cleaned up (containers killed, netns
 //!   removed, directories deleted).
 
+pub mod exec;
 mod spec;
 mod status;
 mod worker;
@@ -114,6 +115,8 @@ pub(crate) struct Ctx {
     pub sink: Arc<dyn StatusSink>,
     /// Woken when a worker ends, so a re-added uid does not wait a resync.
     pub worker_done: Notify,
+    /// What runs, for `kubectl logs`/`exec` (see [`exec`]).
+    pub running: exec::Running,
 }
 
 struct Worker {
@@ -139,8 +142,14 @@ impl PodManager {
                 net,
                 sink,
                 worker_done: Notify::new(),
+                running: Default::default(),
             }),
         }
+    }
+
+    /// Serves `kubectl logs` and `kubectl exec` for the pods this manager runs.
+    pub fn streams(&self) -> Arc<exec::Streams> {
+        Arc::new(exec::Streams::new(self.ctx.clone()))
     }
 
     /// Runs the reconcile loop until `shutdown`, then stops every pod (kills

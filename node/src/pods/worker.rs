@@ -14,7 +14,7 @@ use super::spec::{self, PodFacts};
 use super::status::{ContainerView, PodView, State};
 use crate::agent::pods::pod_ref;
 use crate::net::{PodNet, enter_netns};
-use crate::runtime::{ContainerRuntime, ContainerSpec, Pod as Sandbox};
+use crate::runtime::{ContainerSpec, Pod as Sandbox};
 
 /// A container that ran at least this long starts its back-off afresh.
 const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(600);
@@ -254,7 +254,8 @@ async fn run_container(
             }
         };
         let started_at = Utc::now();
-        let result = match sandbox.start(spec) {
+        let result = match super::exec::start_recorded(&ctx, &shared.pod, &sandbox, spec, restarts)
+        {
             Ok(handle) => {
                 shared.update_container(i, |cv| cv.state = State::Running { started_at });
                 tokio::select! {
@@ -389,6 +390,7 @@ fn build_spec(
 /// Kills what runs, removes the netns and the pod's directories.
 async fn cleanup(shared: &Shared, sandbox: Option<Arc<Sandbox>>) {
     let name = shared.full_name();
+    super::exec::forget(&shared.ctx, &shared.pod);
     if let Some(sb) = sandbox {
         sb.shutdown().await;
     }
