@@ -25,6 +25,7 @@
 
 mod registration;
 mod session;
+pub mod streams;
 pub mod token;
 use regatta_link::wire;
 
