@@ -70,7 +70,14 @@ enum Head {
     Closed,
 }
 
+mod commands;
+
 fn main() {
+    let args: Vec<String> = env::args().collect();
+    if let Some(code) = commands::run(&args) {
+        // std's exit carries only success/failure on wasip2.
+        wasi::cli::exit::exit_with_code(code);
+    }
     let port: u16 = match env::var("PORT") {
         Ok(p) => match p.parse() {
             Ok(p) => p,
