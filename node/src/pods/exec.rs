@@ -210,9 +210,9 @@ impl PodStreams for Streams {
         }
         let mut spec = run.template.clone();
         spec.argv = req.command.clone();
-        let (stdin_r, stdin_w) = tokio::io::simplex(PIPE_BYTES);
-        let (stdout_r, stdout_w) = tokio::io::simplex(PIPE_BYTES);
-        let (stderr_r, stderr_w) = tokio::io::simplex(PIPE_BYTES);
+        let (stdin_r, stdin_w) = tokio::io::duplex(PIPE_BYTES);
+        let (stdout_r, stdout_w) = tokio::io::duplex(PIPE_BYTES);
+        let (stderr_r, stderr_w) = tokio::io::duplex(PIPE_BYTES);
         let stdio = PipedStdio {
             stdin: req
                 .stdin

@@ -336,7 +336,7 @@ async fn run_piped(
 const PIPE_BUDGET: usize = 64 * 1024;
 
 /// Where an exec run's stdio goes: the caller's ends of pipes
-/// (e.g. [`tokio::io::simplex`]). EOF on `stdout`/`stderr` tells the
+/// (e.g. [`tokio::io::duplex`]: dropping an end is EOF for the other). EOF on `stdout`/`stderr` tells the
 /// reader that the run is over; `stdin: None` is an empty stdin.
 pub struct PipedStdio {
     pub stdin: Option<Box<dyn AsyncRead + Send + Sync + Unpin>>,

@@ -487,7 +487,13 @@ async fn bridge(socket: WebSocket, stream: NodeStream, opts: ExecOpts, v5: bool)
         };
         let status = serde_json::to_vec(&exit_status(&exit)).unwrap_or_default();
         let _ = ws_tx.send(channel_message(CH_ERROR, &status)).await;
-        let _ = ws_tx.send(Message::Close(None)).await;
+        // A normal closure: client-go reads it as the end of every channel
+        // (a close without a code is an error to it).
+        let close = axum::extract::ws::CloseFrame {
+            code: axum::extract::ws::close_code::NORMAL,
+            reason: "".into(),
+        };
+        let _ = ws_tx.send(Message::Close(Some(close))).await;
         true
     };
     let finished = {
