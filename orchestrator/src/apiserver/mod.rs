@@ -201,7 +201,7 @@ async fn handle(
     identity: Option<Identity>,
     req: Request<Incoming>,
 ) -> Response {
-    if podstreams::is_exec_upgrade(&req) {
+    if podstreams::is_exec(&req) {
         return podstreams::exec(server, identity, req).await;
     }
     let (parts, body) = req.into_parts();

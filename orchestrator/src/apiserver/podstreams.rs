@@ -241,22 +241,28 @@ pub async fn logs(
     Ok(resp)
 }
 
-/// Whether `req` is a WebSocket upgrade of `pods/exec`, served by [`exec`].
-pub fn is_exec_upgrade<B>(req: &Request<B>) -> bool {
-    let upgrade = req
-        .headers()
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    upgrade
-        && matches!(
-            route::parse(req.uri().path()),
-            Route::Resource(r) if r.rt.plural == "pods" && r.subresource.as_deref() == Some("exec")
-        )
+/// Whether `req` is for `pods/exec`, served by [`exec`] before its body is
+/// read (an upgrade has none).
+pub fn is_exec<B>(req: &Request<B>) -> bool {
+    matches!(
+        route::parse(req.uri().path()),
+        Route::Resource(r) if r.rt.plural == "pods" && r.subresource.as_deref() == Some("exec")
+    )
 }
 
-/// `pods/exec` over WebSocket: checks everything, asks the node to start
-/// the command, then upgrades and bridges channels to the node stream.
+fn is_websocket<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// `pods/exec`: checks what the API server can (options, pod, container,
+/// node connected) and answers a failure as a plain HTTP `Status` — so a
+/// client's SPDY fallback gets the same error as its WebSocket attempt.
+/// Then upgrades (WebSocket only), asks the node to start the command and
+/// bridges channels; the node's refusal comes on the error channel, as a
+/// kubelet's does.
 pub async fn exec<B>(
     server: Arc<ApiServer>,
     identity: Option<Identity>,
@@ -332,6 +338,14 @@ async fn exec_inner<B>(
             "cannot exec into a container in a completed pod; current phase is {phase}"
         )));
     }
+    if !server.node_streams.is_connected(&node) {
+        return Err(open_error(OpenError::NotConnected(node), &name));
+    }
+    if !is_websocket(&req) {
+        return Err(ApiError::bad_request(format!(
+            "Upgrade request required: this server streams exec over WebSocket ({V5}, {V4}) only"
+        )));
+    }
     let (mut parts, _) = req.into_parts();
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &())
         .await
@@ -353,20 +367,38 @@ async fn exec_inner<B>(
         stdin: opts.stdin,
         tty: opts.tty,
     });
-    let stream = server
-        .node_streams
-        .open(&node, &exec_req)
-        .await
-        .map_err(|e| open_error(e, &name))?;
     let shutdown = server.shutdown.clone();
     Ok(ws
         .max_message_size(16 << 20)
-        .on_upgrade(move |socket| async move {
+        .on_upgrade(move |mut socket| async move {
+            let stream = match server.node_streams.open(&node, &exec_req).await {
+                Ok(s) => s,
+                Err(e) => {
+                    let status = open_error(e, &name).status();
+                    let _ = socket.send(error_message(&status)).await;
+                    let _ = socket.send(normal_close()).await;
+                    return;
+                }
+            };
             tokio::select! {
                 _ = bridge(socket, stream, opts, v5) => {}
                 _ = shutdown.cancelled() => {}
             }
         }))
+}
+
+/// The final `Status` on the error channel.
+fn error_message(status: &Value) -> Message {
+    channel_message(CH_ERROR, &serde_json::to_vec(status).unwrap_or_default())
+}
+
+/// A normal closure: client-go reads it as the end of every channel (a
+/// close without a code is an error to it).
+fn normal_close() -> Message {
+    Message::Close(Some(axum::extract::ws::CloseFrame {
+        code: axum::extract::ws::close_code::NORMAL,
+        reason: "".into(),
+    }))
 }
 
 /// kubelet's final `Status` on the error channel for an exec's outcome.
@@ -485,15 +517,8 @@ async fn bridge(socket: WebSocket, stream: NodeStream, opts: ExecOpts, v5: bool)
                 return false;
             }
         };
-        let status = serde_json::to_vec(&exit_status(&exit)).unwrap_or_default();
-        let _ = ws_tx.send(channel_message(CH_ERROR, &status)).await;
-        // A normal closure: client-go reads it as the end of every channel
-        // (a close without a code is an error to it).
-        let close = axum::extract::ws::CloseFrame {
-            code: axum::extract::ws::close_code::NORMAL,
-            reason: "".into(),
-        };
-        let _ = ws_tx.send(Message::Close(Some(close))).await;
+        let _ = ws_tx.send(error_message(&exit_status(&exit))).await;
+        let _ = ws_tx.send(normal_close()).await;
         true
     };
     let finished = {
