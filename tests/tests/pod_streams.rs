@@ -61,7 +61,7 @@ fn pods_yaml(node: &str) -> String {
     format!(
         "apiVersion: v1
 kind: Pod
-metadata: {{name: web}}
+metadata: {{name: web, labels: {{app: streams-web}}}}
 spec:
   nodeName: {node}
   containers:
@@ -90,6 +90,19 @@ spec:
   - name: proxy
     image: file://{EXAMPLES}/http-proxy.wasm
     ports: [{{containerPort: 8080}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: webdep}}
+spec:
+  replicas: 0
+  selector: {{matchLabels: {{app: streams-web}}}}
+  template:
+    metadata: {{labels: {{app: streams-web}}}}
+    spec:
+      containers:
+      - name: web
+        image: file://{EXAMPLES}/http-hello.wasm
 ---
 apiVersion: v1
 kind: Pod
@@ -179,6 +192,28 @@ fn kubectl_logs_follow_previous_and_options() {
     assert_eq!(limited, "crasher", "{limited}");
     let since = c.kubectl(&["logs", "web", "-c", "side", "--previous", "--since=1h"]);
     assert_eq!(since.lines().count(), 2, "{since}");
+
+    // `-f` on a container whose run is over ends by itself.
+    let mut done = c
+        .kubectl_cmd(&["logs", "-f", "web", "-c", "side"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ended = wait_for(
+        "logs -f of a finished run to end",
+        Duration::from_secs(60),
+        || done.try_wait().ok().flatten(),
+    );
+    if ended.is_err() {
+        let _ = Command::new("kill").arg(done.id().to_string()).status();
+    }
+    let status = done.wait().unwrap();
+    assert!(ended.is_ok() && status.success(), "{status:?}");
+
+    // kubectl resolves a Deployment to one of its pods itself.
+    let via = c.kubectl(&["logs", "deploy/webdep", "-c", "web"]);
+    assert!(via.contains("listening on 0.0.0.0:8080"), "{via}");
 
     // `logs -f` streams new lines as the guest writes them.
     let mut follow = c

@@ -168,10 +168,6 @@ async fn serve_exec(
             return;
         }
     };
-    if !reply(&mut send, &StreamReply::Ok).await {
-        (session.kill)();
-        return;
-    }
     let ExecSession {
         stdin,
         stdout,
@@ -179,6 +175,12 @@ async fn serve_exec(
         exit,
         kill,
     } = session;
+    // However this ends (the link drops, the task is aborted), the run stops.
+    let guard = KillOnDrop(Some(kill));
+    let kill = || guard.kill();
+    if !reply(&mut send, &StreamReply::Ok).await {
+        return;
+    }
     let (out_tx, mut out_rx) = mpsc::channel::<ExecFrame>(16);
     let pump = |mut r: Box<dyn AsyncRead + Send + Unpin>, stdout: bool| {
         let tx = out_tx.clone();
@@ -242,6 +244,24 @@ async fn serve_exec(
     let code = exit.await;
     let _ = send.write_all(&ExecFrame::Exit(code).encode()).await;
     let _ = send.finish();
+}
+
+/// Kills an exec's run when dropped.
+struct KillOnDrop(Option<Box<dyn Fn() + Send + Sync>>);
+
+impl KillOnDrop {
+    fn kill(&self) {
+        if let Some(k) = &self.0 {
+            k();
+        }
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // After the run has ended this is a no-op.
+        self.kill();
+    }
 }
 
 /// Copies `Stdin` frames into the run's stdin until `StdinClosed` or the end

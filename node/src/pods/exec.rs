@@ -218,12 +218,8 @@ impl PodStreams for Streams {
                 .stdin
                 .then(|| Box::new(stdin_r) as Box<dyn tokio::io::AsyncRead + Send + Sync + Unpin>),
             stdout: Box::new(stdout_w),
-            // With a tty there is one output stream, as with a terminal.
-            stderr: if req.tty {
-                Box::new(tokio::io::sink())
-            } else {
-                Box::new(stderr_w)
-            },
+            // With a tty the API server sends stderr on the stdout channel.
+            stderr: Box::new(stderr_w),
         };
         let handle = pod
             .sandbox
@@ -237,11 +233,7 @@ impl PodStreams for Streams {
                 .stdin
                 .then(|| Box::new(stdin_w) as Box<dyn tokio::io::AsyncWrite + Send + Unpin>),
             stdout: Box::new(stdout_r),
-            stderr: if req.tty {
-                Box::new(tokio::io::empty())
-            } else {
-                Box::new(stderr_r)
-            },
+            stderr: Box::new(stderr_r),
             exit: Box::pin(async move {
                 match waiter.wait().await {
                     Ok(status) => ExecExit::Code(status.exit_code()),
