@@ -242,6 +242,7 @@ async fn serve_exec(
         return;
     }
     let code = exit.await;
+    tracing::debug!(exit = ?code, "exec ended");
     let _ = send.write_all(&ExecFrame::Exit(code).encode()).await;
     let _ = send.finish();
 }
