@@ -309,3 +309,51 @@ async fn stream_log(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read_all(path: &Path, opts: LogOptions) -> String {
+        let (tx, mut rx) = mpsc::channel(16);
+        stream_log(path, opts, None, CancellationToken::new(), &tx)
+            .await
+            .unwrap();
+        drop(tx);
+        let mut out = Vec::new();
+        while let Some(c) = rx.recv().await {
+            out.extend(c);
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_finished_log_is_read_whole_tailed_and_limited() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.log");
+        std::fs::write(
+            &path,
+            "2026-01-01T00:00:01.000000000Z stdout a\n\
+             2026-01-01T00:00:02.000000000Z stderr b\n\
+             2026-01-01T00:00:03.000000000Z stdout c\n\
+             2026-01-01T00:00:04.000000000Z stdout unterminated",
+        )
+        .unwrap();
+        assert_eq!(read_all(&path, LogOptions::default()).await, "a\nb\nc\n");
+        let tail = LogOptions {
+            tail_lines: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(read_all(&path, tail).await, "b\nc\n");
+        let limit = LogOptions {
+            limit_bytes: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(read_all(&path, limit).await, "a\nb");
+        // A run that wrote nothing yet has an empty log.
+        assert_eq!(
+            read_all(&dir.path().join("1.log"), LogOptions::default()).await,
+            ""
+        );
+    }
+}
