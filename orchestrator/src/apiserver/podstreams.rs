@@ -458,8 +458,16 @@ async fn bridge(socket: WebSocket, stream: NodeStream, opts: ExecOpts, v5: bool)
     let input = async {
         let mut stdin_open = opts.stdin;
         while let Some(m) = ws_rx.next().await {
-            let Ok(m) = m else { return };
+            let m = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::debug!(error = %e, "exec: the client's socket failed");
+                    return;
+                }
+            };
             match client_input(&m, v5) {
+                // A node that stopped reading is done with stdin (the run is
+                // ending): drop further input, but the client is still there.
                 ClientInput::Stdin(data) if stdin_open && !data.is_empty() => {
                     for chunk in data.chunks(regatta_api::stream_protocol::MAX_DATA_FRAME) {
                         if send
@@ -467,24 +475,23 @@ async fn bridge(socket: WebSocket, stream: NodeStream, opts: ExecOpts, v5: bool)
                             .await
                             .is_err()
                         {
-                            return;
+                            stdin_open = false;
+                            break;
                         }
                     }
                 }
                 ClientInput::StdinClosed if stdin_open => {
                     stdin_open = false;
-                    if send
-                        .write_all(&ExecFrame::StdinClosed.encode())
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
+                    let _ = send.write_all(&ExecFrame::StdinClosed.encode()).await;
                 }
-                ClientInput::Gone => return,
+                ClientInput::Gone => {
+                    tracing::debug!("exec: the client closed the socket");
+                    return;
+                }
                 _ => {}
             }
         }
+        tracing::debug!("exec: the client's socket ended");
     };
     // Node → client: output, then the exit status on the error channel.
     let output = async {
@@ -513,7 +520,8 @@ async fn bridge(socket: WebSocket, stream: NodeStream, opts: ExecOpts, v5: bool)
                 Ok(_) => continue,
                 Err(e) => break ExecExit::Error(format!("bad frame from the node: {e}")),
             };
-            if ws_tx.send(msg).await.is_err() {
+            if let Err(e) = ws_tx.send(msg).await {
+                tracing::debug!(error = %e, "exec: writing to the client failed");
                 return false;
             }
         };
@@ -525,6 +533,8 @@ async fn bridge(socket: WebSocket, stream: NodeStream, opts: ExecOpts, v5: bool)
         tokio::pin!(input);
         tokio::pin!(output);
         tokio::select! {
+            // A finished run wins over a client leaving at the same moment.
+            biased;
             ok = &mut output => ok,
             () = &mut input => {
                 // The client left (or its socket failed): stop the run.
@@ -532,10 +542,21 @@ async fn bridge(socket: WebSocket, stream: NodeStream, opts: ExecOpts, v5: bool)
             }
         }
     };
+    tracing::debug!(finished, "exec: bridge ended");
     if !finished {
         let _ = send.reset(0u8.into());
         let _ = recv.stop(0u8.into());
+        return;
     }
+    // The closing handshake: wait (briefly) for the client's Close.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        while let Some(Ok(m)) = ws_rx.next().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 #[cfg(test)]
