@@ -12,6 +12,7 @@ pub mod protobuf;
 pub mod quantity;
 pub mod registry;
 pub mod selector;
+pub mod stream_protocol;
 pub mod table;
 pub mod validation;
 

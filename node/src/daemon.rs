@@ -157,9 +157,9 @@ async fn run_pods(
         });
     }
     let sink = std::sync::Arc::new(handle.status.clone());
-    PodManager::new(cfg, engine, net.clone(), sink)
-        .run(handle.desired.clone(), shutdown)
-        .await;
+    let pods = PodManager::new(cfg, engine, net.clone(), sink);
+    handle.streams.set(pods.streams());
+    pods.run(handle.desired.clone(), shutdown).await;
     net.teardown()
         .await
         .context("tearing down the pod network")?;

@@ -349,3 +349,78 @@ impl Http {
         )
     }
 }
+
+/// A `node` process joined to a [`Cluster`], stopped with SIGTERM (by its PID)
+/// when dropped, so it tears down its pod network as it would for a user.
+pub struct NodeProcess {
+    child: Option<Child>,
+    pub name: String,
+    pub log: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl NodeProcess {
+    /// Joins `name` to `c` with a fresh token, its data in `data_dir`.
+    pub fn join(c: &Cluster, name: &str, data_dir: &Path) -> Result<NodeProcess> {
+        let out = Command::new(binary("orchestrator"))
+            .args(["token", "create", "--data-dir"])
+            .arg(&c.data_dir)
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "token create failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let text = String::from_utf8(out.stdout)?;
+        let token = text.lines().next().unwrap_or_default().trim().to_string();
+        std::fs::create_dir_all(data_dir)?;
+        let log = data_dir.with_extension("log");
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?;
+        let child = Command::new(binary("node"))
+            .args(["--server", &c.node_addr(), "--name", name])
+            .args(["--node-ip", "127.0.0.1", "--token", &token])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .context("starting node")?;
+        Ok(NodeProcess {
+            child: Some(child),
+            name: name.to_string(),
+            log,
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then waits (SIGKILL after 15 s).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let exited = wait_for("node to exit", Duration::from_secs(15), || {
+                c.try_wait().ok().flatten()
+            });
+            if exited.is_err() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -18,6 +18,7 @@ pub mod backoff;
 pub mod credentials;
 pub mod node_status;
 pub mod pods;
+pub mod streams;
 mod tls;
 use regatta_link::wire;
 
@@ -60,6 +61,8 @@ pub struct AgentHandle {
     /// `None` until the first Welcome.
     pub welcome: watch::Receiver<Option<Welcome>>,
     pub status: StatusReporter,
+    /// Where the pod manager plugs in to serve `kubectl logs`/`exec`.
+    pub streams: streams::StreamSlot,
 }
 
 pub struct Agent {
@@ -67,6 +70,7 @@ pub struct Agent {
     desired: watch::Sender<DesiredState>,
     welcome: watch::Sender<Option<Welcome>>,
     status: StatusReporter,
+    streams: streams::StreamSlot,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,10 +105,12 @@ impl Agent {
         let (desired, desired_rx) = watch::channel(DesiredState::default());
         let (welcome, welcome_rx) = watch::channel(None);
         let status = StatusReporter::default();
+        let streams = streams::StreamSlot::default();
         let handle = AgentHandle {
             desired: desired_rx,
             welcome: welcome_rx,
             status: status.clone(),
+            streams: streams.clone(),
         };
         (
             Agent {
@@ -112,6 +118,7 @@ impl Agent {
                 desired,
                 welcome,
                 status,
+                streams,
             },
             handle,
         )
@@ -258,6 +265,10 @@ impl Agent {
         };
         tracing::info!(node = %cfg.node_name, pod_cidr = %welcome.pod_cidr, cluster = %welcome.cluster.cluster_name, "registered with the orchestrator");
         self.welcome.send_replace(Some(welcome));
+        let _streams = tokio_util::task::AbortOnDropHandle::new(streams::accept(
+            conn.clone(),
+            self.streams.clone(),
+        ));
 
         let (tx, mut rx) = mpsc::channel(64);
         let reader = tokio::spawn(async move {

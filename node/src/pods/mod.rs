@@ -15,6 +15,7 @@
 //!   worker only after the old one has cleaned up (containers killed, netns
 //!   removed, directories deleted).
 
+pub mod exec;
 mod lifecycle;
 mod probes;
 mod sources;
@@ -137,6 +138,8 @@ pub(crate) struct Ctx {
     /// The desired state (ConfigMaps, Secrets, Services the pods read); set
     /// when the manager runs.
     pub desired: std::sync::OnceLock<watch::Receiver<DesiredState>>,
+    /// What runs, for `kubectl logs`/`exec` (see [`exec`]).
+    pub running: exec::Running,
 }
 
 impl Ctx {
@@ -173,8 +176,14 @@ impl PodManager {
                 sink,
                 worker_done: Notify::new(),
                 desired: std::sync::OnceLock::new(),
+                running: Default::default(),
             }),
         }
+    }
+
+    /// Serves `kubectl logs` and `kubectl exec` for the pods this manager runs.
+    pub fn streams(&self) -> Arc<exec::Streams> {
+        Arc::new(exec::Streams::new(self.ctx.clone()))
     }
 
     /// Runs the reconcile loop until `shutdown`, then stops every pod (kills

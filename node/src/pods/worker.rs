@@ -35,7 +35,7 @@ use super::status::{ContainerView, PodView, State};
 use super::{Ctx, EventKind};
 use crate::agent::pods::pod_ref;
 use crate::net::{PodNet, enter_netns};
-use crate::runtime::{ContainerRuntime, ContainerSpec, ExitStatus, Handle, Pod as Sandbox};
+use crate::runtime::{ContainerSpec, ExitStatus, Handle, Pod as Sandbox};
 
 /// A container that ran at least this long starts its back-off afresh.
 const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(600);
@@ -459,7 +459,10 @@ async fn run_container(
             }
         };
         let started_at = Utc::now();
-        let ran = run_once(&shared, &sandbox, slot, &c, spec, &probes, &hooks, &term).await;
+        let ran = run_once(
+            &shared, &sandbox, slot, &c, spec, restarts, &probes, &hooks, &term,
+        )
+        .await;
         let Some(result) = ran else {
             return End::Stopped;
         };
@@ -573,6 +576,7 @@ async fn run_once(
     slot: Slot,
     c: &Container,
     spec: ContainerSpec,
+    restart: u32,
     probes: &ContainerProbes,
     hooks: &Hooks,
     term: &Termination,
@@ -582,7 +586,8 @@ async fn run_once(
         spec.clone(),
         shared.pod_dir().join(".exec"),
     );
-    let handle = match sandbox.start(spec) {
+    let handle = match super::exec::start_recorded(&shared.ctx, &shared.pod, sandbox, spec, restart)
+    {
         Ok(h) => KillOnDrop(h),
         Err(e) => return Some(Err(e)),
     };
@@ -756,6 +761,20 @@ fn build_spec(
             })
         })
         .transpose()?;
+    let cpu_limit_millis = limits
+        .and_then(|l| l.get("cpu"))
+        .map(|q| {
+            let v = regatta_api::quantity::parse_quantity(&q.0)
+                .map_err(|e| format!("container {:?}: resources.limits.cpu: {e}", c.name))?;
+            // Below 1m rounds up to 1m, as the kernel's CFS quota minimum does.
+            u32::try_from(v.milli_value().max(1)).map_err(|_| {
+                format!(
+                    "container {:?}: resources.limits.cpu: {} is out of range",
+                    c.name, q.0
+                )
+            })
+        })
+        .transpose()?;
     Ok(ContainerSpec {
         name: c.name.clone(),
         module,
@@ -765,7 +784,7 @@ fn build_spec(
         stdout: log.clone(),
         stderr: log,
         memory_limit,
-        cpu_limit_millis: None,
+        cpu_limit_millis,
         http_port: spec::http_port(c),
     })
 }
@@ -773,6 +792,7 @@ fn build_spec(
 /// Kills what runs, removes the netns and the pod's directories.
 async fn cleanup(shared: &Shared, sandbox: Option<Arc<Sandbox>>) {
     let name = shared.full_name();
+    super::exec::forget(&shared.ctx, &shared.pod);
     if let Some(sb) = sandbox {
         sb.shutdown().await;
     }

@@ -298,3 +298,182 @@ impl AsyncWrite for GuestOutput {
         Poll::Ready(Ok(()))
     }
 }
+
+/// What a reader of a log file wants (the `pods/log` query, resolved).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    /// Prefix each line with its RFC 3339 timestamp (`--timestamps`).
+    pub timestamps: bool,
+    /// Only the last this many lines of what is already there (`--tail`).
+    pub tail_lines: Option<u64>,
+    /// Only lines logged at or after this instant (`--since`, `--since-time`).
+    pub since: Option<chrono::DateTime<Utc>>,
+    /// Stop after this many bytes of output (`--limit-bytes`).
+    pub limit_bytes: Option<u64>,
+}
+
+/// Turns the lines of a log file into what `kubectl logs` prints: the guest's
+/// line, without our timestamp and stream name unless `timestamps`; filtered
+/// by `since`; cut at `limit_bytes`.
+#[derive(Debug)]
+pub struct LogFormatter {
+    opts: LogOptions,
+    written: u64,
+}
+
+impl LogFormatter {
+    pub fn new(opts: LogOptions) -> LogFormatter {
+        LogFormatter { opts, written: 0 }
+    }
+
+    /// Whether `limit_bytes` has been reached: nothing more will be output.
+    pub fn exhausted(&self) -> bool {
+        self.opts.limit_bytes.is_some_and(|l| self.written >= l)
+    }
+
+    /// The byte offset in `content` where its last `n` complete lines begin
+    /// (`content` holds complete lines only).
+    pub fn tail_start(content: &[u8], n: u64) -> usize {
+        if n == 0 {
+            return content.len();
+        }
+        let mut seen = 0u64;
+        // Skip the final newline, then count newlines backwards.
+        let body = content.strip_suffix(b"\n").unwrap_or(content);
+        for (i, b) in body.iter().enumerate().rev() {
+            if *b == b'\n' {
+                seen += 1;
+                if seen == n {
+                    return i + 1;
+                }
+            }
+        }
+        0
+    }
+
+    /// Formats complete lines (each ending in `\n`) of a log file, appending
+    /// the output to `out`. A line not in the CRI shape is passed through.
+    pub fn format(&mut self, lines: &[u8], out: &mut Vec<u8>) {
+        for raw in lines.split_inclusive(|b| *b == b'\n') {
+            if self.exhausted() {
+                return;
+            }
+            let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+            let (ts, content) = split_line(raw);
+            if let (Some(since), Some(ts)) = (self.opts.since, ts)
+                && ts < since
+            {
+                continue;
+            }
+            let start = out.len();
+            if self.opts.timestamps
+                && let Some(ts) = ts
+            {
+                out.extend_from_slice(ts.to_rfc3339_opts(SecondsFormat::Nanos, true).as_bytes());
+                out.push(b' ');
+            }
+            out.extend_from_slice(content);
+            out.push(b'\n');
+            let len = (out.len() - start) as u64;
+            if let Some(limit) = self.opts.limit_bytes {
+                let room = limit - self.written;
+                if len > room {
+                    out.truncate(start + room as usize);
+                    self.written = limit;
+                    return;
+                }
+            }
+            self.written += len;
+        }
+    }
+}
+
+/// `<RFC3339Nano> stdout|stderr <line>` → (timestamp, line).
+fn split_line(raw: &[u8]) -> (Option<chrono::DateTime<Utc>>, &[u8]) {
+    let mut parts = raw.splitn(3, |b| *b == b' ');
+    let (Some(ts), Some(stream), Some(content)) = (parts.next(), parts.next(), parts.next()) else {
+        return (None, raw);
+    };
+    if stream != b"stdout" && stream != b"stderr" {
+        return (None, raw);
+    }
+    match std::str::from_utf8(ts)
+        .ok()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    {
+        Some(t) => (Some(t.with_timezone(&Utc)), content),
+        None => (None, raw),
+    }
+}
+
+#[cfg(test)]
+mod reader_tests {
+    use super::*;
+
+    const FILE: &[u8] = b"2026-01-01T00:00:01.000000000Z stdout one\n\
+2026-01-01T00:00:02.000000000Z stderr two words\n\
+2026-01-01T00:00:03.000000000Z stdout three\n";
+
+    fn render(opts: LogOptions, tail: Option<u64>) -> String {
+        let start = tail.map_or(0, |n| LogFormatter::tail_start(FILE, n));
+        let mut f = LogFormatter::new(opts);
+        let mut out = Vec::new();
+        f.format(&FILE[start..], &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn lines_lose_our_prefix_unless_timestamps() {
+        assert_eq!(
+            render(LogOptions::default(), None),
+            "one\ntwo words\nthree\n"
+        );
+        assert_eq!(
+            render(
+                LogOptions {
+                    timestamps: true,
+                    ..Default::default()
+                },
+                Some(1)
+            ),
+            "2026-01-01T00:00:03.000000000Z three\n"
+        );
+    }
+
+    #[test]
+    fn tail_since_and_limit() {
+        assert_eq!(render(LogOptions::default(), Some(2)), "two words\nthree\n");
+        assert_eq!(render(LogOptions::default(), Some(0)), "");
+        assert_eq!(
+            render(LogOptions::default(), Some(10)),
+            "one\ntwo words\nthree\n"
+        );
+        let since = "2026-01-01T00:00:02Z".parse().unwrap();
+        assert_eq!(
+            render(
+                LogOptions {
+                    since: Some(since),
+                    ..Default::default()
+                },
+                None
+            ),
+            "two words\nthree\n"
+        );
+        let mut f = LogFormatter::new(LogOptions {
+            limit_bytes: Some(6),
+            ..Default::default()
+        });
+        let mut out = Vec::new();
+        f.format(FILE, &mut out);
+        assert_eq!(out, b"one\ntw");
+        assert!(f.exhausted());
+    }
+
+    #[test]
+    fn foreign_lines_pass_through() {
+        let mut f = LogFormatter::new(LogOptions::default());
+        let mut out = Vec::new();
+        f.format(b"not a cri line\n", &mut out);
+        assert_eq!(out, b"not a cri line\n");
+    }
+}

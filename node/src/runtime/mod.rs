@@ -36,7 +36,8 @@ use std::sync::Arc;
 
 pub use engine::{CacheStats, EngineConfig, EngineError, NodeEngine};
 pub use image::{Compiled, ImageError, ImageRef, ModuleKind};
-pub use pod::{Handle, Pod, PreRun};
+pub use logs::{LogFormatter, LogOptions};
+pub use pod::{Handle, PipedStdio, Pod, PreRun};
 
 /// What a container is asked to run. Built by the node from a pod's
 /// container spec; everything here is already resolved (env values, volume

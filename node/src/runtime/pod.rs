@@ -17,10 +17,12 @@
 use std::io;
 use std::sync::{Arc, Mutex};
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use wasmtime::Store;
+use wasmtime_wasi::cli::{AsyncStdinStream, AsyncStdoutStream, StdinStream, StdoutStream};
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
@@ -163,6 +165,30 @@ fn pod_thread_name(pod: &str) -> String {
 
 impl ContainerRuntime for Pod {
     fn start(&self, spec: ContainerSpec) -> Result<Handle, RuntimeError> {
+        self.start_with(spec, None)
+    }
+}
+
+impl Pod {
+    /// Starts `spec` with its stdin/stdout/stderr connected to `stdio`
+    /// instead of the log files (`spec.stdout`/`spec.stderr` are ignored):
+    /// `kubectl exec` and exec probes. Runs on the pod thread, in the pod
+    /// netns, tracked and killed like any container run. A `wasi:http`
+    /// proxy has no command to run: its run fails with
+    /// [`RuntimeError::Instantiate`].
+    pub fn start_piped(
+        &self,
+        spec: ContainerSpec,
+        stdio: PipedStdio,
+    ) -> Result<Handle, RuntimeError> {
+        self.start_with(spec, Some(stdio))
+    }
+
+    fn start_with(
+        &self,
+        spec: ContainerSpec,
+        stdio: Option<PipedStdio>,
+    ) -> Result<Handle, RuntimeError> {
         if self.stop.is_cancelled() || self.tracker.is_closed() {
             return Err(RuntimeError::PodGone {
                 pod: self.name.clone(),
@@ -175,7 +201,10 @@ impl ContainerRuntime for Pod {
         let task_kill = kill.clone();
         self.tracker.spawn_on(
             async move {
-                let result = run_container(&engine, spec, task_kill).await;
+                let result = match stdio {
+                    None => run_container(&engine, spec, task_kill).await,
+                    Some(stdio) => run_piped(&engine, spec, stdio, task_kill).await,
+                };
                 let _ = result_tx.send(Some(result));
             },
             &self.runtime,
@@ -258,9 +287,10 @@ async fn run_container(
         }
     };
     let run = async {
+        let stdio = || WasiStdio::logs(&stdout, &stderr);
         match spec.module.kind() {
-            ModuleKind::P1Command => run_p1(engine, &spec, &stdout, &stderr, kill.clone()).await,
-            ModuleKind::P2Command => run_p2(engine, &spec, &stdout, &stderr, kill.clone()).await,
+            ModuleKind::P1Command => run_p1(engine, &spec, stdio(), kill.clone()).await,
+            ModuleKind::P2Command => run_p2(engine, &spec, stdio(), kill.clone()).await,
             ModuleKind::HttpProxy => {
                 super::http::serve(engine, &spec, &stdout, &stderr, kill.clone()).await
             }
@@ -277,6 +307,72 @@ async fn run_container(
     result
 }
 
+/// Runs on the pod thread: a container run on pipes instead of log files.
+async fn run_piped(
+    engine: &Arc<NodeEngine>,
+    spec: ContainerSpec,
+    stdio: PipedStdio,
+    kill: CancellationToken,
+) -> RunResult {
+    let kind = spec.module.kind();
+    if kind == ModuleKind::HttpProxy {
+        return Err(RuntimeError::Instantiate {
+            container: spec.name.clone(),
+            digest: spec.module.image_id(),
+            reason: "a wasi:http proxy component has no command to run".into(),
+        });
+    }
+    // Built here, on the pod thread: the pipes' worker tasks run on it.
+    let wasi_stdio = WasiStdio {
+        stdin: stdio
+            .stdin
+            .map(|r| Arc::new(AsyncStdinStream::new(r)) as Arc<dyn StdinStream + Sync>),
+        stdout: Arc::new(AsyncStdoutStream::new(PIPE_BUDGET, stdio.stdout)),
+        stderr: Arc::new(AsyncStdoutStream::new(PIPE_BUDGET, stdio.stderr)),
+    };
+    let run = async {
+        match kind {
+            ModuleKind::P1Command => run_p1(engine, &spec, wasi_stdio, kill.clone()).await,
+            _ => run_p2(engine, &spec, wasi_stdio, kill.clone()).await,
+        }
+    };
+    tokio::select! {
+        biased;
+        () = kill.cancelled() => Ok(ExitStatus::Killed),
+        result = run => result,
+    }
+}
+
+/// Bytes a piped stdout/stderr buffers before the guest's writes wait.
+const PIPE_BUDGET: usize = 64 * 1024;
+
+/// Where an exec run's stdio goes: the caller's ends of pipes
+/// (e.g. [`tokio::io::duplex`]: dropping an end is EOF for the other). EOF on `stdout`/`stderr` tells the
+/// reader that the run is over; `stdin: None` is an empty stdin.
+pub struct PipedStdio {
+    pub stdin: Option<Box<dyn AsyncRead + Send + Sync + Unpin>>,
+    pub stdout: Box<dyn AsyncWrite + Send + Sync + Unpin>,
+    pub stderr: Box<dyn AsyncWrite + Send + Sync + Unpin>,
+}
+
+/// The WASI side of a run's stdio.
+#[derive(Clone)]
+pub(super) struct WasiStdio {
+    stdin: Option<Arc<dyn StdinStream + Sync>>,
+    stdout: Arc<dyn StdoutStream + Sync>,
+    stderr: Arc<dyn StdoutStream + Sync>,
+}
+
+impl WasiStdio {
+    fn logs(stdout: &LogSink, stderr: &LogSink) -> WasiStdio {
+        WasiStdio {
+            stdin: None,
+            stdout: Arc::new(stdout.stream()),
+            stderr: Arc::new(stderr.stream()),
+        }
+    }
+}
+
 /// The limit actually enforced: `limits.memory`, at most the pool's ceiling.
 pub(super) fn memory_limit(engine: &NodeEngine, spec: &ContainerSpec) -> usize {
     let ceiling = engine.config().max_memory_bytes;
@@ -290,12 +386,24 @@ pub(super) async fn wasi_builder(
     stdout: GuestOutput,
     stderr: GuestOutput,
 ) -> Result<WasiCtxBuilder, RuntimeError> {
+    let stdio = WasiStdio {
+        stdin: None,
+        stdout: Arc::new(stdout),
+        stderr: Arc::new(stderr),
+    };
+    wasi_builder_with(spec, stdio).await
+}
+
+async fn wasi_builder_with(
+    spec: &ContainerSpec,
+    stdio: WasiStdio,
+) -> Result<WasiCtxBuilder, RuntimeError> {
     if spec.preopens.is_empty() {
-        return build_wasi(spec, stdout, stderr);
+        return build_wasi(spec, stdio);
     }
     let spec = spec.clone();
     let container = spec.name.clone();
-    tokio::task::spawn_blocking(move || build_wasi(&spec, stdout, stderr))
+    tokio::task::spawn_blocking(move || build_wasi(&spec, stdio))
         .await
         .map_err(|e| RuntimeError::Preopen {
             container,
@@ -305,17 +413,16 @@ pub(super) async fn wasi_builder(
         })?
 }
 
-fn build_wasi(
-    spec: &ContainerSpec,
-    stdout: GuestOutput,
-    stderr: GuestOutput,
-) -> Result<WasiCtxBuilder, RuntimeError> {
+fn build_wasi(spec: &ContainerSpec, stdio: WasiStdio) -> Result<WasiCtxBuilder, RuntimeError> {
     let mut builder = WasiCtxBuilder::new();
+    if let Some(stdin) = stdio.stdin {
+        builder.stdin(stdin);
+    }
     builder
         .args(&spec.argv)
         .envs(&spec.env)
-        .stdout(stdout)
-        .stderr(stderr)
+        .stdout(stdio.stdout)
+        .stderr(stdio.stderr)
         .inherit_network()
         .allow_tcp(true)
         .allow_udp(true)
@@ -357,16 +464,13 @@ pub(super) fn instantiate_error(
 async fn run_p1(
     engine: &NodeEngine,
     spec: &ContainerSpec,
-    stdout: &LogSink,
-    stderr: &LogSink,
+    stdio: WasiStdio,
     kill: CancellationToken,
 ) -> RunResult {
     let Artifact::Core(module) = &spec.module.artifact else {
         unreachable!("a P1Command is a core module");
     };
-    let wasi = wasi_builder(spec, stdout.stream(), stderr.stream())
-        .await?
-        .build_p1();
+    let wasi = wasi_builder_with(spec, stdio).await?.build_p1();
     let common = Common::new(memory_limit(engine, spec), spec.cpu_limit_millis, kill);
     let mut store = Store::new(engine.wasmtime(), P1State { wasi, common });
     configure_store(&mut store);
@@ -391,16 +495,13 @@ async fn run_p1(
 async fn run_p2(
     engine: &NodeEngine,
     spec: &ContainerSpec,
-    stdout: &LogSink,
-    stderr: &LogSink,
+    stdio: WasiStdio,
     kill: CancellationToken,
 ) -> RunResult {
     let Artifact::Component(component) = &spec.module.artifact else {
         unreachable!("a P2Command is a component");
     };
-    let wasi = wasi_builder(spec, stdout.stream(), stderr.stream())
-        .await?
-        .build();
+    let wasi = wasi_builder_with(spec, stdio).await?.build();
     let common = Common::new(memory_limit(engine, spec), spec.cpu_limit_millis, kill);
     let mut store = Store::new(engine.wasmtime(), CommandState::new(wasi, common));
     configure_store(&mut store);

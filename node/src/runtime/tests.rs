@@ -1097,3 +1097,88 @@ async fn a_proxy_without_a_port_is_a_host_error() {
     assert!(matches!(error, RuntimeError::Serve { .. }), "{error}");
     pod.shutdown().await;
 }
+
+/// Copies stdin to stdout until EOF, writes "err\n" to stderr, exits 5.
+fn cat_wat() -> String {
+    p1(r#"
+      (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 300) "err\n")
+      (func (export "_start")
+        (block $eof
+          (loop $more
+            (i32.store (i32.const 0) (i32.const 1024))
+            (i32.store (i32.const 4) (i32.const 4096))
+            (br_if $eof (i32.ne (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)) (i32.const 0)))
+            (br_if $eof (i32.eqz (i32.load (i32.const 8))))
+            (i32.store (i32.const 4) (i32.load (i32.const 8)))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (br $more)))
+        (i32.store (i32.const 0) (i32.const 300))
+        (i32.store (i32.const 4) (i32.const 4))
+        (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+        (call $proc_exit (i32.const 5)))
+    "#)
+}
+
+#[tokio::test]
+async fn a_piped_run_streams_stdin_stdout_stderr_and_writes_no_log() {
+    let engine = engine();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec("c", engine.compile_wat("cat", &cat_wat()), dir.path());
+    let log = spec.stdout.clone();
+    let pod = Pod::spawn(engine.clone(), "test", None).await.unwrap();
+    let (stdin_guest, mut stdin) = tokio::io::duplex(1024);
+    let (mut stdout, stdout_guest) = tokio::io::duplex(1024);
+    let (mut stderr, stderr_guest) = tokio::io::duplex(1024);
+    let handle = pod
+        .start_piped(
+            spec,
+            PipedStdio {
+                stdin: Some(Box::new(stdin_guest)),
+                stdout: Box::new(stdout_guest),
+                stderr: Box::new(stderr_guest),
+            },
+        )
+        .unwrap();
+    stdin.write_all(b"one\ntwo").await.unwrap();
+    drop(stdin);
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let read = async {
+        stdout.read_to_end(&mut out).await.unwrap();
+        stderr.read_to_end(&mut err).await.unwrap();
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the pipes reach EOF when the run ends");
+    assert_eq!(out, b"one\ntwo");
+    assert_eq!(err, b"err\n");
+    assert_eq!(handle.wait().await, Ok(ExitStatus::Exited(5)));
+    assert!(!log.exists(), "a piped run writes no log file");
+    pod.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_piped_run_without_stdin_sees_eof() {
+    let engine = engine();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec("c", engine.compile_wat("cat", &cat_wat()), dir.path());
+    let pod = Pod::spawn(engine.clone(), "test", None).await.unwrap();
+    let handle = pod
+        .start_piped(
+            spec,
+            PipedStdio {
+                stdin: None,
+                stdout: Box::new(tokio::io::sink()),
+                stderr: Box::new(tokio::io::sink()),
+            },
+        )
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), handle.wait())
+        .await
+        .expect("finished")
+        .unwrap();
+    assert_eq!(status, ExitStatus::Exited(5));
+    pod.shutdown().await;
+}

@@ -442,17 +442,11 @@ async fn resource(
             ))
         }
         (&Method::GET, Some(name), Some("log")) => {
-            let obj = rest.get(rt, ns, name).await?;
-            if obj["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
-                return Err(ApiError::bad_request(format!(
-                    "pod {name} does not have a host assigned"
-                )));
-            }
-            Err(ApiError::new(
-                503,
-                "ServiceUnavailable",
-                format!("no node is connected to serve logs of pod {name}"),
-            ))
+            super::podstreams::logs(server, ns.unwrap_or_default(), name, query).await
+        }
+        // Upgrades are served before the body is read (see `podstreams`).
+        (&Method::GET | &Method::POST, Some(_), Some("exec")) => {
+            Err(ApiError::bad_request("Upgrade request required"))
         }
         (_, Some(_), Some(_)) | (_, Some(_), None) | (_, None, _) => {
             Err(ApiError::method_not_allowed())

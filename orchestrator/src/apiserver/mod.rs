@@ -9,6 +9,7 @@ pub mod bootstrap;
 pub mod discovery;
 pub mod handlers;
 pub mod objects;
+pub mod podstreams;
 pub mod protobuf;
 pub mod rest;
 pub mod route;
@@ -97,6 +98,8 @@ pub struct ApiServer {
     pub rest: Rest,
     pub metrics: Metrics,
     pub shutdown: CancellationToken,
+    /// Live node connections, for `pods/log` and `pods/exec`.
+    pub node_streams: Arc<crate::nodelink::streams::NodeConnections>,
     ready: AtomicBool,
 }
 
@@ -110,6 +113,7 @@ impl ApiServer {
             rest: Rest::new(store, cluster),
             metrics: Metrics::new(),
             shutdown,
+            node_streams: Default::default(),
             ready: AtomicBool::new(false),
         })
     }
@@ -197,6 +201,9 @@ async fn handle(
     identity: Option<Identity>,
     req: Request<Incoming>,
 ) -> Response {
+    if podstreams::is_exec(&req) {
+        return podstreams::exec(server, identity, req).await;
+    }
     let (parts, body) = req.into_parts();
     let body: Bytes = match Limited::new(body, handlers::MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),

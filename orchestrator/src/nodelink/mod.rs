@@ -26,6 +26,7 @@
 mod events;
 mod registration;
 mod session;
+pub mod streams;
 pub mod token;
 use regatta_link::wire;
 

@@ -462,6 +462,7 @@ impl Control {
             tracing::info!(node = %node, error = %e, "node link: node went away");
             return;
         }
+        let _streams = link.api.node_streams.register(&node, conn.clone());
         let mut session = Control {
             link,
             addr,

@@ -14,7 +14,7 @@
 //! fail a liveness or readiness probe by creating a file in an emptyDir.
 //! Run with argv `test -f PATH`, `touch PATH` or `sleep SECONDS` (as exec
 //! probes and lifecycle hooks do) it does just that and exits instead of
-//! serving; see [`probe_command`].
+//! serving; see `commands.rs`.
 //!
 //! Every response closes its connection, so one slow or broken client costs at
 //! most one read timeout and a bad request gets a 400, never a crash.
@@ -77,9 +77,13 @@ enum Head {
     Closed,
 }
 
+mod commands;
+
 fn main() {
-    if let Some(code) = probe_command() {
-        std::process::exit(code);
+    let args: Vec<String> = env::args().collect();
+    if let Some(code) = commands::run(&args) {
+        // std's exit carries only success/failure on wasip2.
+        wasi::cli::exit::exit_with_code(code);
     }
     let port: u16 = match env::var("PORT") {
         Ok(p) => match p.parse() {
@@ -253,35 +257,6 @@ fn probe_route(path: &str) -> Response {
         return Response::text(200, "ready");
     }
     Response::text(200, "ok")
-}
-
-/// The small commands exec probes and lifecycle hooks run (argv[0] picks
-/// one): `test -f PATH` exits 0 iff PATH exists, `touch PATH` creates it,
-/// `sleep SECONDS` sleeps. `None` for any other argv: serve HTTP.
-fn probe_command() -> Option<i32> {
-    let argv: Vec<String> = env::args().collect();
-    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
-    Some(match args.as_slice() {
-        ["test", "-f" | "-e", path] => i32::from(!Path::new(path).exists()),
-        ["touch", path] => match fs::OpenOptions::new().create(true).append(true).open(path) {
-            Ok(_) => 0,
-            Err(e) => {
-                eprintln!("touch: {path}: {e}");
-                1
-            }
-        },
-        ["sleep", secs] => match secs.parse::<u64>() {
-            Ok(s) => {
-                std::thread::sleep(Duration::from_secs(s));
-                0
-            }
-            Err(_) => {
-                eprintln!("sleep: invalid time interval {secs:?}");
-                1
-            }
-        },
-        _ => return None,
-    })
 }
 
 /// `name` as a path below the site directory: no `..`, no root, not empty.
