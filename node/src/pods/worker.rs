@@ -386,7 +386,10 @@ async fn run_container(
 ) -> End {
     let ctx = shared.ctx.clone();
     let image = c.image.clone().unwrap_or_default();
-    let mut backoff = ctx.cfg.backoff_initial;
+    let mut pull_backoff = ctx.cfg.backoff_initial;
+    // `None`: the next restart is immediate (kubelet restarts a container
+    // the first time at once, then backs off 10 s, 20 s, … up to 5 min).
+    let mut backoff: Option<Duration> = None;
     let mut restarts: u32 = 0;
     loop {
         // Pull (a cache hit after the first time).
@@ -405,13 +408,27 @@ async fn run_container(
                     if !e.is_retryable() {
                         return End::Stuck;
                     }
-                    if !sleep_or_stop(backoff, &term).await {
+                    // ErrImagePull for the failed attempt, then ImagePullBackOff
+                    // for the rest of the wait, as kubelet's next syncs show it.
+                    let first = pull_backoff.min(Duration::from_secs(1));
+                    if !sleep_or_stop(first, &term).await {
                         return End::Stopped;
                     }
                     shared.update_container(slot, |cv| {
-                        cv.state = State::waiting("ImagePullBackOff", Some(e.to_string()))
+                        cv.state = State::waiting(
+                            "ImagePullBackOff",
+                            Some(format!("Back-off pulling image {image:?}: {e}")),
+                        )
                     });
-                    backoff = (backoff * 2).min(ctx.cfg.backoff_max);
+                    shared.event(
+                        EventKind::Normal,
+                        "BackOff",
+                        format!("Back-off pulling image {image:?}"),
+                    );
+                    if !sleep_or_stop(pull_backoff - first, &term).await {
+                        return End::Stopped;
+                    }
+                    pull_backoff = (pull_backoff * 2).min(ctx.cfg.backoff_max);
                 }
             }
         };
@@ -500,31 +517,36 @@ async fn run_container(
             };
         }
         if (finished_at - started_at).to_std().unwrap_or_default() >= BACKOFF_RESET_AFTER {
-            backoff = ctx.cfg.backoff_initial;
+            backoff = None;
         }
-        let message = format!(
-            "back-off {} restarting failed container={} pod={}",
-            humanize(backoff),
-            c.name,
-            shared.kubelet_name()
-        );
-        shared.update_container(slot, |cv| {
-            cv.last_state = Some(terminated);
-            cv.state = State::waiting("CrashLoopBackOff", Some(message));
-        });
-        shared.event(
-            EventKind::Warning,
-            "BackOff",
-            format!(
-                "Back-off restarting failed container {} in pod {}",
+        if let Some(delay) = backoff {
+            let message = format!(
+                "back-off {} restarting failed container={} pod={}",
+                humanize(delay),
                 c.name,
                 shared.kubelet_name()
-            ),
-        );
-        if !sleep_or_stop(backoff, &term).await {
-            return End::Stopped;
+            );
+            shared.update_container(slot, |cv| {
+                cv.last_state = Some(terminated);
+                cv.state = State::waiting("CrashLoopBackOff", Some(message));
+            });
+            shared.event(
+                EventKind::Warning,
+                "BackOff",
+                format!(
+                    "Back-off restarting failed container {} in pod {}",
+                    c.name,
+                    shared.kubelet_name()
+                ),
+            );
+            if !sleep_or_stop(delay, &term).await {
+                return End::Stopped;
+            }
+            backoff = Some((delay * 2).min(ctx.cfg.backoff_max));
+        } else {
+            shared.update_container(slot, |cv| cv.last_state = Some(terminated));
+            backoff = Some(ctx.cfg.backoff_initial);
         }
-        backoff = (backoff * 2).min(ctx.cfg.backoff_max);
         restarts += 1;
         // An init container waiting to run again reads as `Init:<i>/<n>`.
         let waiting = match slot {
