@@ -25,8 +25,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Control plane plus an embedded node on this host; writes <data-dir>/kubeconfig.
+    #[command(args_override_self = true)]
     Up(up::UpArgs),
-    /// Control plane only.
+    /// Control plane only. A flag given twice takes its last value.
+    #[command(args_override_self = true)]
     Serve(ClusterFlags),
     /// Node join tokens.
     #[command(subcommand)]
