@@ -38,13 +38,7 @@ fn restart(node: &mut NodeProcess) {
     wait_for("the node's pod network", BACK_WITHIN, || {
         (node.log_text().matches("pod network ready").count() > before).then_some(())
     })
-    .unwrap_or_else(|e| {
-        panic!(
-            "{e}
-node log:\n{}",
-            node.log_text()
-        )
-    });
+    .unwrap_or_else(|e| panic!("{e}\nnode log:\n{}", node.log_text()));
 }
 
 #[test]
