@@ -113,7 +113,7 @@ pub async fn start(
             cluster_dns: flags.cluster_dns,
             cluster_domain: flags.cluster_domain.clone(),
         },
-        alloc: Default::default(),
+        alloc: registration::PodCidrAllocator::new(flags.node_cidr_mask_size),
         shutdown: shutdown.clone(),
     });
     let sessions = tasks.clone();
