@@ -5,8 +5,9 @@
 //! as its own: routes tagged `proto 82` with this cluster's metric
 //! ([`PodNetwork::route_metric`]), the bridge `<cluster>0`, host veths
 //! `veth<hash>` enslaved to that bridge, and the named netns
-//! `/run/netns/<cluster>-<pod uid>` of pods in its IPAM file. It never changes
-//! anything else, except turning `net.ipv4.ip_forward` on.
+//! `/run/netns/<cluster>-<pod uid>` of pods in its IPAM file (or, after a
+//! crash, named `<cluster>-<uuid>`). It never changes anything else, except
+//! turning `net.ipv4.ip_forward` on.
 //!
 //! Invariants:
 //! - Safety first: [`PodNetwork::setup`] installs the `blackhole` route for the
@@ -18,6 +19,10 @@
 //!   exists.
 //! - A pod's IP is persisted before its netns exists, so the IPAM file lists
 //!   every netns this module may have made.
+//! - A pod keeps its IP until it is no longer desired: a node stopping
+//!   ([`PodNetwork::begin_node_stop`], [`PodNetwork::stop`]) or crashing
+//!   keeps the IPAM file, and [`PodNetwork::retain_pods`] releases only the
+//!   pods the restarted node no longer runs.
 
 mod ipam;
 mod netns;
