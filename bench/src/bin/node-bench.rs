@@ -57,6 +57,9 @@ struct Args {
     /// RUST_LOG of both processes.
     #[arg(long, default_value = "warn")]
     log: String,
+    /// Keep the temp dir (logs, data dirs) and print its path.
+    #[arg(long)]
+    keep: bool,
 }
 
 fn release_bin(name: &str) -> PathBuf {
@@ -326,7 +329,13 @@ async fn main() -> Result<()> {
             );
         }
     }
-    let tmp = tempfile::Builder::new().prefix("node-bench-").tempdir()?;
+    let tmp = tempfile::Builder::new()
+        .prefix("node-bench-")
+        .disable_cleanup(args.keep)
+        .tempdir()?;
+    if args.keep {
+        println!("keeping {}", tmp.path().display());
+    }
     let cluster = format!("nb{}", std::process::id() % 100_000);
     let floor_cluster = format!("{cluster}f");
 
@@ -570,7 +579,7 @@ async fn main() -> Result<()> {
             r??;
         }
         let gone = api
-            .wait("idle pods deleted", Duration::from_secs(600), |s| {
+            .wait("idle pods deleted", Duration::from_secs(180), |s| {
                 s.deleted.keys().filter(|k| k.starts_with("b-")).count() >= m
             })
             .await;

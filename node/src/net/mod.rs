@@ -55,6 +55,13 @@ pub use netns::{NETNS_RUN_DIR, enter_netns};
 /// proto 82`). Not in iproute2's `rt_protos`, so no routing daemon claims it.
 pub const ROUTE_PROTO: u8 = 82;
 
+/// Pod operations (add/remove) in flight on the host netlink socket at once.
+const NETLINK_CONCURRENCY: usize = 16;
+
+/// A pod operation whose netlink replies do not come within this long (one
+/// was lost) fails, so that its caller retries instead of waiting forever.
+const NETLINK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// What the pod network of this node is made of. The node learns it from the
 /// orchestrator at join (DESIGN §6).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +158,8 @@ pub enum NetError {
     Conflict(String),
     #[error("IPAM state: {0}")]
     State(String),
+    #[error("{0}: no netlink reply within {NETLINK_TIMEOUT:?}")]
+    Timeout(String),
     #[error("netlink: {context}: {source}")]
     Netlink {
         context: String,
@@ -189,6 +198,10 @@ pub struct PodNetwork {
     /// One lock per pod uid, so that add_pod/remove_pod of the same pod never
     /// interleave (a second add_pod would see a half-made netns).
     pod_locks: std::sync::Mutex<HashMap<String, Weak<Mutex<()>>>>,
+    /// Bounds the pod operations in flight on the host netlink socket: a
+    /// thousand at once overflow its receive buffer, the kernel drops
+    /// replies (ENOBUFS) and the requests waiting for them never finish.
+    netlink_slots: tokio::sync::Semaphore,
     /// Set by [`PodNetwork::begin_node_stop`]: the node is stopping, not the
     /// pods being deleted, so `remove_pod` keeps their addresses for the
     /// restarted node.
@@ -215,8 +228,13 @@ impl PodNetwork {
         let bridge = bridge_name(&cfg.cluster_name);
         let metric = Self::route_metric(&cfg.cluster_name);
         let gateway = gateway(cfg.node_pod_cidr);
-        let (conn, handle, _) =
+        let (mut conn, handle, _) =
             rtnetlink::new_connection().map_err(|e| NetError::io("opening a netlink socket", e))?;
+        // Room for the replies of every operation in flight (capped by
+        // net.core.rmem_max); best effort, the semaphore is what bounds them.
+        if let Err(e) = conn.socket_mut().socket_mut().set_rx_buf_sz(4usize << 20) {
+            tracing::debug!(error = %e, "enlarging the netlink receive buffer");
+        }
         let conn = tokio::spawn(conn);
 
         let existing_bridge = nl::link_by_name(&handle, &bridge)
@@ -308,6 +326,7 @@ impl PodNetwork {
             conn,
             ipam: Mutex::new(ipam),
             pod_locks: Default::default(),
+            netlink_slots: tokio::sync::Semaphore::new(NETLINK_CONCURRENCY),
             node_stopping: AtomicBool::new(false),
         })
     }
@@ -355,7 +374,14 @@ impl PodNetwork {
         };
         let pod = self.pod_net(pod_uid, ip);
         let fresh = !tokio::fs::try_exists(&pod.netns_path).await.unwrap_or(true);
-        let result = self.plumb(&pod, fresh).await;
+        let result = {
+            let _slot = self.netlink_slots.acquire().await;
+            tokio::time::timeout(NETLINK_TIMEOUT, self.plumb(&pod, fresh))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(NetError::Timeout(format!("setting up {}", pod.netns_name)))
+                })
+        };
         if let Err(e) = result {
             if fresh {
                 // Leave nothing half-made behind a failed first attempt.
@@ -381,7 +407,12 @@ impl PodNetwork {
         validate_pod_uid(pod_uid)?;
         let _pod_lock = self.lock_pod(pod_uid).await;
         let pod = self.pod_net(pod_uid, Ipv4Addr::UNSPECIFIED);
-        self.unplumb(&pod).await?;
+        {
+            let _slot = self.netlink_slots.acquire().await;
+            tokio::time::timeout(NETLINK_TIMEOUT, self.unplumb(&pod))
+                .await
+                .map_err(|_| NetError::Timeout(format!("removing {}", pod.netns_name)))??;
+        }
         if self.node_stopping.load(Ordering::SeqCst) {
             return Ok(());
         }
