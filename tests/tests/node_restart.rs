@@ -1,8 +1,8 @@
 //! Restarts that a user of a cluster must not notice: a `node` restarted
 //! after SIGTERM or `kill -9` runs its pods again with the same pod IPs and
 //! exactly one netns each (a pod deleted while it was down leaves none), and
-//! an orchestrator restart does not disturb running pods while the node
-//! picks the new one up within seconds. Needs root.
+//! an orchestrator restart (SIGTERM or kill -9) does not disturb running pods
+//! while the node picks the new one up within seconds. Needs root.
 
 use std::time::Duration;
 
@@ -163,6 +163,31 @@ fn pods_survive_node_and_orchestrator_restarts_with_the_same_ips() {
         "the node to stop pod a after the orchestrator returned",
         BACK_WITHIN,
         || c.pod_phase_ip("default", "a").is_none().then_some(()),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", logs(&c, &node)));
+    assert!(cluster_netns(&c.cluster_name).is_empty());
+
+    // The same after kill -9 of the orchestrator: the restarted one answers
+    // the node's packets for the old connection with a stateless reset the
+    // node accepts (same key), so it reconnects at once, not after the idle
+    // timeout.
+    c.kubectl_stdin(
+        &["apply", "-f", "-"],
+        Some(&hello_pod_yaml("c", &node_name, false, 8080)),
+    );
+    let ip_c = c
+        .wait_running("default", "c", Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}\n{}", logs(&c, &node)));
+    c.kill9_and_restart().unwrap();
+    wait_for("pod c to answer", Duration::from_secs(10), || {
+        answers(&ip_c, "c")
+    })
+    .unwrap();
+    c.kubectl(&["delete", "pod", "c", "--wait=false"]);
+    wait_for(
+        "the node to stop pod c after the orchestrator's kill -9",
+        BACK_WITHIN,
+        || c.pod_phase_ip("default", "c").is_none().then_some(()),
     )
     .unwrap_or_else(|e| panic!("{e}\n{}", logs(&c, &node)));
     assert!(cluster_netns(&c.cluster_name).is_empty());
