@@ -33,3 +33,8 @@ bench-api:
 # Run the control plane only.
 serve *ARGS:
     cargo run -p regatta-orchestrator --bin orchestrator -- serve {{ARGS}}
+
+# Node benchmark (root): create->Running p50/p99 vs the netns+sandbox floor; 1,000 idle pods' RSS and time.
+bench-node *ARGS:
+    cargo build --release -p regatta-orchestrator -p regatta-node -p regatta-bench
+    ./target/release/node-bench {{ARGS}}

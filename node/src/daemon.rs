@@ -4,6 +4,7 @@
 //! Owns the wiring of the agent (QUIC link), the Wasm engine, the pod network
 //! and the pod manager under one shutdown token; owns no state of its own.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
@@ -35,7 +36,9 @@ pub struct NodeOptions {
 }
 
 /// Runs the node until `shutdown` (or until the agent or the pod network
-/// fails to start), then stops every pod and removes the pod network.
+/// fails to start), then stops every pod and removes the pod network's
+/// kernel objects. Pod addresses are kept (`<data-dir>/net/`): the pods the
+/// restarted node runs again get the same IPs.
 pub async fn run(opts: NodeOptions, shutdown: CancellationToken) -> Result<()> {
     let errs = regatta_api::validation::is_dns1123_subdomain(&opts.node_name);
     if !errs.is_empty() {
@@ -98,8 +101,9 @@ pub async fn run(opts: NodeOptions, shutdown: CancellationToken) -> Result<()> {
 }
 
 /// Waits for the first Welcome, makes the pod network from it (refusing to
-/// start when that fails), runs the pod manager until `shutdown`, then stops
-/// every pod and tears the network down.
+/// start when that fails), removes what is left of pods no longer desired,
+/// runs the pod manager until `shutdown`, then stops every pod and removes
+/// the network's kernel objects.
 async fn run_pods(
     handle: AgentHandle,
     engine: std::sync::Arc<NodeEngine>,
@@ -156,12 +160,44 @@ async fn run_pods(
             }
         });
     }
+    // A restarted node (after SIGTERM or kill -9) finds the addresses, and
+    // maybe the netns, of its earlier pods. Once the desired set is known,
+    // remove those no longer wanted, before any pod starts (so no pod being
+    // set up can be mistaken for a leftover); the others are reused by
+    // `add_pod` with the same IP.
+    let mut desired = handle.desired.clone();
+    let keep: HashSet<String> = tokio::select! {
+        _ = shutdown.cancelled() => None,
+        d = desired.wait_for(|d| d.synced) => d.ok().map(|d| {
+            d.pods
+                .iter()
+                .filter(|(_, p)| p.metadata.deletion_timestamp.is_none())
+                .map(|(uid, _)| uid.clone())
+                .collect()
+        }),
+    }
+    .unwrap_or_default();
+    if !shutdown.is_cancelled()
+        && let Err(e) = net.retain_pods(&keep).await
+    {
+        tracing::warn!(error = %e, "removing the network of pods no longer desired");
+    }
     let sink = std::sync::Arc::new(handle.status.clone());
-    let pods = PodManager::new(cfg, engine, net.clone(), sink);
-    handle.streams.set(pods.streams());
-    pods.run(handle.desired.clone(), shutdown).await;
-    net.teardown()
-        .await
-        .context("tearing down the pod network")?;
+    // The node stopping is not its pods being deleted: tell the network
+    // first, so the pods' addresses are kept for the restarted node.
+    let pods_stop = CancellationToken::new();
+    let manager = PodManager::new(cfg, engine, net.clone(), sink);
+    handle.streams.set(manager.streams());
+    let pods = manager.run(desired, pods_stop.clone());
+    tokio::pin!(pods);
+    tokio::select! {
+        _ = &mut pods => {}
+        _ = shutdown.cancelled() => {
+            net.begin_node_stop();
+            pods_stop.cancel();
+            pods.await;
+        }
+    }
+    net.stop().await.context("stopping the pod network")?;
     Ok(())
 }

@@ -21,6 +21,10 @@ pub struct ClusterFlags {
     pub node_listen: SocketAddr,
     #[arg(long, default_value = "10.244.0.0/16")]
     pub pod_cidr: ipnet::Ipv4Net,
+    /// Prefix length of the podCIDR each node gets out of `--pod-cidr`
+    /// (as kube-controller-manager's flag): 24 leaves room for 253 pods a node.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u8).range(8..=28))]
+    pub node_cidr_mask_size: u8,
     #[arg(long, default_value = "10.96.0.0/12")]
     pub service_cidr: ipnet::Ipv4Net,
     #[arg(long, default_value = "10.96.0.10")]

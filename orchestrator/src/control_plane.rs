@@ -23,14 +23,29 @@ pub struct ControlPlane {
     /// The bound UDP address of the node link (also in `<data-dir>/node-listen`).
     pub node_addr: std::net::SocketAddr,
     pub kubeconfig: PathBuf,
+    /// `sha256:<hex>` of the cluster CA, as join tokens pin it.
+    pub ca_hash: String,
     tasks: TaskTracker,
     store: Arc<RedbStore>,
 }
 
 impl ControlPlane {
     /// Opens the store, loads or creates the CA, binds the API port, writes the
-    /// kubeconfig and starts serving. Returns once the API answers.
+    /// kubeconfig and starts serving. Returns once the API answers, with
+    /// `/readyz` OK.
     pub async fn start(flags: &ClusterFlags, shutdown: CancellationToken) -> Result<ControlPlane> {
+        let cp = Self::start_unready(flags, shutdown).await?;
+        cp.api.set_ready();
+        Ok(cp)
+    }
+
+    /// As [`start`](Self::start), but `/readyz` answers 503 until the caller
+    /// calls `api.set_ready()`: `orchestrator up` is ready only once its
+    /// embedded node is.
+    pub async fn start_unready(
+        flags: &ClusterFlags,
+        shutdown: CancellationToken,
+    ) -> Result<ControlPlane> {
         std::fs::create_dir_all(&flags.data_dir)
             .with_context(|| format!("creating data dir {}", flags.data_dir.display()))?;
         let store = Arc::new(
@@ -38,6 +53,7 @@ impl ControlPlane {
                 .map_err(|e| anyhow::anyhow!("opening store: {e}"))?,
         );
         let ca = Ca::load_or_create(&flags.data_dir, &flags.cluster_name)?;
+        let ca_hash = ca.hash()?;
         let listener = TcpListener::bind(flags.api_listen)
             .await
             .with_context(|| format!("binding the API address {}", flags.api_listen))?;
@@ -84,12 +100,12 @@ impl ControlPlane {
         crate::controllers::spawn_all(&tasks, api.clone(), shutdown.clone());
         let node_addr =
             crate::nodelink::start(flags, api.clone(), &tasks, shutdown.clone()).await?;
-        api.set_ready();
         Ok(ControlPlane {
             api,
             api_addr,
             node_addr,
             kubeconfig,
+            ca_hash,
             tasks,
             store,
         })

@@ -6,6 +6,8 @@ use regatta_orchestrator::config::ClusterFlags;
 use regatta_orchestrator::control_plane::ControlPlane;
 use tokio_util::sync::CancellationToken;
 
+mod up;
+
 #[derive(Parser)]
 #[command(
     name = "orchestrator",
@@ -23,8 +25,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Control plane plus an embedded node on this host; writes <data-dir>/kubeconfig.
-    Up(ClusterFlags),
-    /// Control plane only.
+    #[command(args_override_self = true)]
+    Up(up::UpArgs),
+    /// Control plane only. A flag given twice takes its last value.
+    #[command(args_override_self = true)]
     Serve(ClusterFlags),
     /// Node join tokens.
     #[command(subcommand)]
@@ -72,9 +76,9 @@ fn main() -> Result<()> {
     rt.block_on(async move {
         let token = CancellationToken::new();
         tokio::spawn(shutdown_signal(token.clone()));
-        let (flags, up) = match cli.command {
-            Command::Up(f) => (f, true),
-            Command::Serve(f) => (f, false),
+        let flags = match cli.command {
+            Command::Up(args) => return up::run(args, token).await,
+            Command::Serve(f) => f,
             Command::Token(TokenCommand::Create(args)) => {
                 let t = regatta_orchestrator::nodelink::token::create_cli(&args).await?;
                 println!("{t}");
@@ -85,24 +89,6 @@ fn main() -> Result<()> {
         let cp = ControlPlane::start(&flags, token.clone()).await?;
         let kc = cp.kubeconfig.display().to_string();
         tracing::info!(api = %cp.api_addr, kubeconfig = %kc, "control plane ready");
-        if up {
-            println!(
-                "Regatta is up: the Kubernetes API is at https://{}",
-                cp.api_addr
-            );
-            println!();
-            println!(
-                "  export KUBECONFIG={}",
-                std::fs::canonicalize(&cp.kubeconfig)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or(kc)
-            );
-            println!("  kubectl get namespaces");
-            println!("  kubectl apply -f manifests/");
-            println!("  kubectl get all -A");
-            println!();
-            println!("Press Ctrl-C to stop.");
-        }
         token.cancelled().await;
         cp.wait().await;
         Ok(())

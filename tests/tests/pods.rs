@@ -138,7 +138,7 @@ fn a_web_pod_with_a_sidecar_serves_what_the_sidecar_wrote() {
         eprintln!("skipped: needs root for network namespaces");
         return;
     }
-    let c = cluster("10.231.0.0/16", "10.131.0.0/16", "10.131.0.10");
+    let c = cluster("10.240.0.0/16", "10.140.0.0/16", "10.140.0.10");
     let tmp = tempfile::tempdir().unwrap();
     let node = NodeProcess::join(&c, "accept-1", &tmp.path().join("node")).unwrap();
     c.kubectl_stdin(
@@ -267,7 +267,7 @@ fn failing_containers_and_images_get_kubelets_reasons() {
         }
     });
 
-    let c = cluster("10.232.0.0/16", "10.132.0.0/16", "10.132.0.10");
+    let c = cluster("10.241.0.0/16", "10.141.0.0/16", "10.141.0.10");
     let tmp = tempfile::tempdir().unwrap();
     let node = NodeProcess::join(&c, "accept-2", &tmp.path().join("node")).unwrap();
     let zeros = "0".repeat(64);

@@ -5,7 +5,8 @@
 //! the client certificate; every start after that connects with mutual TLS,
 //! sends `Hello`, gets its podCIDR in `Welcome` and then the desired pods, and
 //! heartbeats every 10 s. A lost connection is retried with jittered
-//! exponential backoff (200 ms → 10 s) and begins with a full resync both ways:
+//! exponential backoff (200 ms → 2 s; each connect attempt gives up after
+//! [`CONNECT_TIMEOUT`]) and begins with a full resync both ways:
 //! a fresh snapshot replaces the desired set, and every pod status is resent.
 //!
 //! What runs pods plugs in through [`AgentHandle`]: a `watch` of the desired
@@ -37,6 +38,11 @@ use backoff::Backoff;
 use credentials::{Credentials, JoinError};
 use pods::{DesiredState, StatusReporter};
 use wire::WireError;
+
+/// A QUIC handshake to an orchestrator that is down never completes (the
+/// idle timeout is 30 s): give up sooner and try again, so a returning
+/// control plane is found within about a backoff step.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How the agent finds and identifies itself to the orchestrator.
 #[derive(Debug, Clone)]
@@ -220,7 +226,9 @@ impl Agent {
             .map_err(|e| connect_err(e.to_string()))?;
         let conn = tokio::select! {
             _ = shutdown.cancelled() => return Ok(SessionEnd::Shutdown),
-            c = connecting => c.map_err(|e| connect_err(e.to_string()))?,
+            c = tokio::time::timeout(CONNECT_TIMEOUT, connecting) => c
+                .map_err(|_| connect_err(format!("no answer within {CONNECT_TIMEOUT:?}")))?
+                .map_err(|e| connect_err(e.to_string()))?,
         };
         let (mut send, mut recv) = conn
             .open_bi()

@@ -5,8 +5,9 @@
 //! as its own: routes tagged `proto 82` with this cluster's metric
 //! ([`PodNetwork::route_metric`]), the bridge `<cluster>0`, host veths
 //! `veth<hash>` enslaved to that bridge, and the named netns
-//! `/run/netns/<cluster>-<pod uid>` of pods in its IPAM file. It never changes
-//! anything else, except turning `net.ipv4.ip_forward` on.
+//! `/run/netns/<cluster>-<pod uid>` of pods in its IPAM file (or, after a
+//! crash, named `<cluster>-<uuid>`). It never changes anything else, except
+//! turning `net.ipv4.ip_forward` on.
 //!
 //! Invariants:
 //! - Safety first: [`PodNetwork::setup`] installs the `blackhole` route for the
@@ -18,6 +19,10 @@
 //!   exists.
 //! - A pod's IP is persisted before its netns exists, so the IPAM file lists
 //!   every netns this module may have made.
+//! - A pod keeps its IP until it is no longer desired: a node stopping
+//!   ([`PodNetwork::begin_node_stop`], [`PodNetwork::stop`]) or crashing
+//!   keeps the IPAM file, and [`PodNetwork::retain_pods`] releases only the
+//!   pods the restarted node no longer runs.
 
 mod ipam;
 mod netns;
@@ -30,6 +35,7 @@ use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use ipnet::Ipv4Net;
@@ -48,6 +54,13 @@ pub use netns::{NETNS_RUN_DIR, enter_netns};
 /// Routing protocol number tagging every route Regatta adds (`ip route show
 /// proto 82`). Not in iproute2's `rt_protos`, so no routing daemon claims it.
 pub const ROUTE_PROTO: u8 = 82;
+
+/// Pod operations (add/remove) in flight on the host netlink socket at once.
+const NETLINK_CONCURRENCY: usize = 16;
+
+/// A pod operation whose netlink replies do not come within this long (one
+/// was lost) fails, so that its caller retries instead of waiting forever.
+const NETLINK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What the pod network of this node is made of. The node learns it from the
 /// orchestrator at join (DESIGN §6).
@@ -84,6 +97,42 @@ pub struct PodNet {
     pub host_veth: String,
 }
 
+impl PodNet {
+    /// Whether the pod runs in its own netns (false for `hostNetwork: true`):
+    /// only then must its threads enter [`Self::netns_path`].
+    pub fn has_own_netns(&self) -> bool {
+        !self.netns_path.as_os_str().is_empty()
+    }
+}
+
+/// For a pod with `spec.hostNetwork: true`: its place is the host's own
+/// network namespace (no netns, veth or IPAM address; `podIP` = `hostIP`),
+/// as kubelet does. `None` for every other pod, which gets its network from
+/// [`PodNetwork::add_pod`]. Errors when the node's IP is unknown or not IPv4.
+pub fn host_network_pod(
+    pod: &regatta_api::k8s_openapi::api::core::v1::Pod,
+    host_ip: Option<&str>,
+) -> Option<Result<PodNet, NetError>> {
+    if pod.spec.as_ref()?.host_network != Some(true) {
+        return None;
+    }
+    let ip = host_ip
+        .and_then(|h| h.parse::<Ipv4Addr>().ok())
+        .ok_or_else(|| {
+            NetError::Config(format!(
+                "spec.hostNetwork: the node's IP {host_ip:?} is not an IPv4 address; pass --node-ip"
+            ))
+        });
+    Some(ip.map(|ip| PodNet {
+        ip,
+        prefix_len: 32,
+        gateway: Ipv4Addr::UNSPECIFIED,
+        netns_name: String::new(),
+        netns_path: PathBuf::new(),
+        host_veth: String::new(),
+    }))
+}
+
 /// Errors of the pod network; messages say what, where, and what would be right.
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
@@ -109,6 +158,8 @@ pub enum NetError {
     Conflict(String),
     #[error("IPAM state: {0}")]
     State(String),
+    #[error("{0}: no netlink reply within {NETLINK_TIMEOUT:?}")]
+    Timeout(String),
     #[error("netlink: {context}: {source}")]
     Netlink {
         context: String,
@@ -147,6 +198,14 @@ pub struct PodNetwork {
     /// One lock per pod uid, so that add_pod/remove_pod of the same pod never
     /// interleave (a second add_pod would see a half-made netns).
     pod_locks: std::sync::Mutex<HashMap<String, Weak<Mutex<()>>>>,
+    /// Bounds the pod operations in flight on the host netlink socket: a
+    /// thousand at once overflow its receive buffer, the kernel drops
+    /// replies (ENOBUFS) and the requests waiting for them never finish.
+    netlink_slots: tokio::sync::Semaphore,
+    /// Set by [`PodNetwork::begin_node_stop`]: the node is stopping, not the
+    /// pods being deleted, so `remove_pod` keeps their addresses for the
+    /// restarted node.
+    node_stopping: AtomicBool,
 }
 
 impl Drop for PodNetwork {
@@ -169,8 +228,13 @@ impl PodNetwork {
         let bridge = bridge_name(&cfg.cluster_name);
         let metric = Self::route_metric(&cfg.cluster_name);
         let gateway = gateway(cfg.node_pod_cidr);
-        let (conn, handle, _) =
+        let (mut conn, handle, _) =
             rtnetlink::new_connection().map_err(|e| NetError::io("opening a netlink socket", e))?;
+        // Room for the replies of every operation in flight (capped by
+        // net.core.rmem_max); best effort, the semaphore is what bounds them.
+        if let Err(e) = conn.socket_mut().socket_mut().set_rx_buf_sz(4usize << 20) {
+            tracing::debug!(error = %e, "enlarging the netlink receive buffer");
+        }
         let conn = tokio::spawn(conn);
 
         let existing_bridge = nl::link_by_name(&handle, &bridge)
@@ -262,6 +326,8 @@ impl PodNetwork {
             conn,
             ipam: Mutex::new(ipam),
             pod_locks: Default::default(),
+            netlink_slots: tokio::sync::Semaphore::new(NETLINK_CONCURRENCY),
+            node_stopping: AtomicBool::new(false),
         })
     }
 
@@ -308,7 +374,14 @@ impl PodNetwork {
         };
         let pod = self.pod_net(pod_uid, ip);
         let fresh = !tokio::fs::try_exists(&pod.netns_path).await.unwrap_or(true);
-        let result = self.plumb(&pod, fresh).await;
+        let result = {
+            let _slot = self.netlink_slots.acquire().await;
+            tokio::time::timeout(NETLINK_TIMEOUT, self.plumb(&pod, fresh))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(NetError::Timeout(format!("setting up {}", pod.netns_name)))
+                })
+        };
         if let Err(e) = result {
             if fresh {
                 // Leave nothing half-made behind a failed first attempt.
@@ -326,14 +399,23 @@ impl PodNetwork {
         Ok(pod)
     }
 
-    /// Deletes the pod's veth and netns and releases its IP. Idempotent.
-    /// The netns is unmounted at once; the kernel frees it when the last pod
-    /// thread in it has exited.
+    /// Deletes the pod's veth and netns and releases its IP (unless the node
+    /// is stopping: see [`begin_node_stop`](Self::begin_node_stop)).
+    /// Idempotent. The netns is unmounted at once; the kernel frees it when
+    /// the last pod thread in it has exited.
     pub async fn remove_pod(&self, pod_uid: &str) -> Result<(), NetError> {
         validate_pod_uid(pod_uid)?;
         let _pod_lock = self.lock_pod(pod_uid).await;
         let pod = self.pod_net(pod_uid, Ipv4Addr::UNSPECIFIED);
-        self.unplumb(&pod).await?;
+        {
+            let _slot = self.netlink_slots.acquire().await;
+            tokio::time::timeout(NETLINK_TIMEOUT, self.unplumb(&pod))
+                .await
+                .map_err(|_| NetError::Timeout(format!("removing {}", pod.netns_name)))??;
+        }
+        if self.node_stopping.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         let mut ipam = self.ipam.lock().await;
         if ipam.release(pod_uid) {
             persist(&ipam).await?;
@@ -397,15 +479,91 @@ impl PodNetwork {
         Ok(())
     }
 
+    /// The node is stopping (not its pods being deleted): from now on
+    /// [`remove_pod`](Self::remove_pod) removes a pod's netns and veth but
+    /// keeps its address, so the pods the restarted node runs again get the
+    /// same IPs. Call it before stopping the pods; [`stop`](Self::stop) then
+    /// removes the rest.
+    pub fn begin_node_stop(&self) {
+        self.node_stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Removes every kernel object [`setup`](Self::setup),
+    /// [`add_pod`](Self::add_pod) and [`set_peer_routes`](Self::set_peer_routes)
+    /// made (pods' netns and veths, bridge, peer routes, last the safety
+    /// routes) but keeps the IPAM file: a node stopping to restart. Pods still
+    /// listed there get their address back from the next `add_pod`; those no
+    /// longer wanted are released by [`retain_pods`](Self::retain_pods).
+    pub async fn stop(&self) -> Result<(), NetError> {
+        self.begin_node_stop();
+        let ipam = self.ipam.lock().await;
+        self.remove_kernel_objects(&ipam).await?;
+        tracing::info!(bridge = %self.bridge, kept = ipam.allocations().len(), "pod network stopped; pod addresses kept");
+        Ok(())
+    }
+
     /// Removes everything [`setup`](Self::setup), [`add_pod`](Self::add_pod)
     /// and [`set_peer_routes`](Self::set_peer_routes) made: every pod's netns
     /// and veth, the bridge, peer routes, the IPAM file, and last the safety
     /// routes. `ip_forward` stays on (something else may rely on it).
     pub async fn teardown(&self) -> Result<(), NetError> {
         let mut ipam = self.ipam.lock().await;
+        self.remove_kernel_objects(&ipam).await?;
+        for (uid, _) in ipam.allocations() {
+            ipam.release(&uid);
+        }
+        let path = ipam.path().to_owned();
+        match tokio::fs::remove_file(&path).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(NetError::io(format!("removing {}", path.display()), e));
+            }
+            _ => {}
+        }
+        tracing::info!(bridge = %self.bridge, "pod network torn down");
+        Ok(())
+    }
+
+    /// Removes the network of every pod not in `keep` (uids): those the IPAM
+    /// file lists (netns, veth, address) and any netns `<cluster>-<uuid>` in
+    /// [`NETNS_RUN_DIR`] left by a crash. Returns the uids removed. A
+    /// restarted node calls it once, after the first full sync of the desired
+    /// pods and before it starts any, so that a pod deleted while the node
+    /// was down leaves nothing behind.
+    pub async fn retain_pods(
+        &self,
+        keep: &std::collections::HashSet<String>,
+    ) -> Result<Vec<String>, NetError> {
+        let mut gone: Vec<String> = self
+            .pods()
+            .await
+            .into_iter()
+            .map(|(uid, _)| uid)
+            .filter(|uid| !keep.contains(uid))
+            .collect();
+        let prefix = format!("{}-", self.cfg.cluster_name);
+        let strays = match std::fs::read_dir(NETNS_RUN_DIR) {
+            Ok(dir) => dir
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter_map(|n| n.strip_prefix(&prefix).map(str::to_owned))
+                .filter(|uid| is_uuid(uid) && !keep.contains(uid) && !gone.contains(uid))
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(NetError::io(format!("listing {NETNS_RUN_DIR}"), e)),
+        };
+        gone.extend(strays);
+        for uid in &gone {
+            self.remove_pod(uid).await?;
+        }
+        if !gone.is_empty() {
+            tracing::info!(pods = ?gone, "removed the network of pods no longer desired");
+        }
+        Ok(gone)
+    }
+
+    /// The kernel side of stop/teardown; the IPAM lock is held by the caller.
+    async fn remove_kernel_objects(&self, ipam: &ipam::Ipam) -> Result<(), NetError> {
         for (uid, ip) in ipam.allocations() {
             self.unplumb(&self.pod_net(&uid, ip)).await?;
-            ipam.release(&uid);
         }
         for link in nl::links(&self.handle).await? {
             if nl::link_controller(&link) == Some(self.bridge_index) {
@@ -423,14 +581,6 @@ impl PodNetwork {
         for r in &ours {
             nl::del_route(&self.handle, r).await?;
         }
-        let path = ipam.path().to_owned();
-        match tokio::fs::remove_file(&path).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(NetError::io(format!("removing {}", path.display()), e));
-            }
-            _ => {}
-        }
-        tracing::info!(bridge = %self.bridge, "pod network torn down");
         Ok(())
     }
 
@@ -797,6 +947,17 @@ fn validate_pod_uid(uid: &str) -> Result<(), NetError> {
         pod_uid: uid.to_owned(),
         reason,
     })
+}
+
+/// The shape of a Kubernetes uid (`8-4-4-4-12` hex digits): only such
+/// names in [`NETNS_RUN_DIR`] are taken for pods of this cluster, so a
+/// cluster whose name extends ours (`<cluster>-x`) is never touched.
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// `<cluster>0` when it fits the 15-byte interface-name limit, else a hash.

@@ -594,3 +594,55 @@ fn names_fit_the_kernel_limit_and_configs_are_validated() {
     assert!(validate_pod_uid("../x").is_err() && validate_pod_uid("").is_err());
     validate_pod_uid("0b3c6a7e-1d2f-4c55-9a0e-8f1b2c3d4e5f").unwrap();
 }
+
+#[tokio::test]
+async fn a_restarted_node_keeps_addresses_and_removes_only_pods_no_longer_desired() {
+    if !is_root() {
+        return;
+    }
+    let g = Guard::new(9);
+    let (a_uid, b_uid, stray_uid) = (
+        "0000000a-0000-4000-8000-000000000001",
+        "0000000b-0000-4000-8000-000000000002",
+        "0000000c-0000-4000-8000-000000000003",
+    );
+    let net = PodNetwork::setup(g.cfg.clone()).await.unwrap();
+    let a = net.add_pod(a_uid).await.unwrap();
+    let b = net.add_pod(b_uid).await.unwrap();
+    drop(net); // kill -9: kernel objects and the IPAM file stay
+    // A netns of ours that the IPAM file does not list, and one of a cluster
+    // whose name extends ours: only the first is ours to remove.
+    let stray = format!("{}-{stray_uid}", g.cfg.cluster_name);
+    let foreign = format!("{}-x-{stray_uid}", g.cfg.cluster_name);
+    ip_ok(&["netns", "add", &stray]);
+    ip_ok(&["netns", "add", &foreign]);
+
+    let net = PodNetwork::setup(g.cfg.clone()).await.unwrap();
+    let keep: std::collections::HashSet<String> = [a_uid.to_string()].into();
+    let mut gone = net.retain_pods(&keep).await.unwrap();
+    gone.sort();
+    assert_eq!(gone, vec![b_uid.to_string(), stray_uid.to_string()]);
+    let mut left = g.netns_list();
+    left.retain(|n| n != &foreign);
+    assert_eq!(left, vec![a.netns_name.clone()]);
+    assert!(ip(&["link", "show", &b.host_veth]).contains("does not exist"));
+    assert!(ip(&["netns", "list"]).contains(&foreign), "not ours: kept");
+    ip_ok(&["netns", "del", &foreign]);
+    assert_eq!(net.add_pod(a_uid).await.unwrap(), a, "reused as it was");
+
+    // SIGTERM: pods are stopped (their netns go) but keep their address.
+    net.begin_node_stop();
+    net.remove_pod(a_uid).await.unwrap();
+    net.stop().await.unwrap();
+    assert!(g.netns_list().is_empty(), "{:?}", g.netns_list());
+    assert!(g.our_routes().is_empty(), "{:?}", g.our_routes());
+    assert!(ip(&["link", "show", net.bridge()]).contains("does not exist"));
+    drop(net);
+
+    let net = PodNetwork::setup(g.cfg.clone()).await.unwrap();
+    assert_eq!(net.add_pod(a_uid).await.unwrap().ip, a.ip, "same IP");
+    let c = net.add_pod(b_uid).await.unwrap();
+    assert_ne!(c.ip, a.ip);
+    net.teardown().await.unwrap();
+    assert!(g.netns_list().is_empty());
+}

@@ -34,7 +34,7 @@ use super::spec::{self, PodFacts};
 use super::status::{ContainerView, PodView, State};
 use super::{Ctx, EventKind};
 use crate::agent::pods::pod_ref;
-use crate::net::{PodNet, enter_netns};
+use crate::net::{PodNet, enter_netns, host_network_pod};
 use crate::runtime::{ContainerSpec, ExitStatus, Handle, Pod as Sandbox};
 
 /// A container that ran at least this long starts its back-off afresh.
@@ -329,17 +329,21 @@ async fn make_sandbox(shared: &Shared) -> (PodNet, Sandbox) {
     let mut delay = Duration::from_millis(200);
     loop {
         let attempt = async {
-            let podnet = ctx
-                .net
-                .add_pod(shared.uid())
-                .await
-                .map_err(|e| e.to_string())?;
+            // hostNetwork: the host's netns and IP (nothing to make or enter).
+            let podnet = match host_network_pod(&shared.pod, ctx.cfg.host_ip.as_deref()) {
+                Some(host) => host,
+                None => ctx.net.add_pod(shared.uid()).await,
+            }
+            .map_err(|e| e.to_string())?;
             shared.update(|v| v.pod_ip = Some(podnet.ip));
             let path = podnet.netns_path.clone();
+            let pre_run: Option<crate::runtime::PreRun> = podnet
+                .has_own_netns()
+                .then(|| Box::new(move || enter_netns(&path)) as _);
             let sb = Sandbox::spawn(
                 ctx.engine.clone(),
                 shared.pod.metadata.name.clone().unwrap_or_default(),
-                Some(Box::new(move || enter_netns(&path))),
+                pre_run,
             )
             .await
             .map_err(|e| e.to_string())?;

@@ -20,6 +20,12 @@
 //! one naming `system:node:<name>` in `system:nodes`, and the session acts for
 //! that name alone (see [`session`]).
 //!
+//! **Restarts.** The stateless-reset key lives in
+//! `<data-dir>/pki/node-link-reset.key` and connection IDs are not tied to
+//! the process, so after a crash the new endpoint answers a node's packets
+//! for its old connection with a reset the node accepts: it reconnects within
+//! about a keepalive (1 s), not after the 30 s idle timeout.
+//!
 //! Invariant: every session task is owned by the tracker it was started on and
 //! ends when the shutdown token fires; the endpoint is closed then.
 
@@ -57,6 +63,99 @@ pub(crate) struct Link {
     facts: ClusterFacts,
     alloc: registration::PodCidrAllocator,
     shutdown: CancellationToken,
+}
+
+/// The key QUIC stateless-reset tokens are derived from, kept in
+/// `<data-dir>/pki/node-link-reset.key` (0600) so that it survives a restart:
+/// after a crash the new process answers a node's packets for the old
+/// connection with a reset the node accepts, and the node reconnects at once
+/// instead of waiting out the idle timeout.
+struct ResetKey([u8; 32]);
+
+impl ResetKey {
+    fn load_or_create(data_dir: &std::path::Path) -> Result<ResetKey> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = data_dir.join("pki").join("node-link-reset.key");
+        match std::fs::read(&path) {
+            Ok(b) if b.len() == 32 => {
+                let mut k = [0u8; 32];
+                k.copy_from_slice(&b);
+                return Ok(ResetKey(k));
+            }
+            Ok(_) => tracing::warn!(path = %path.display(), "not a 32-byte key; making a new one"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+        let k: [u8; 32] = rand::random();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let tmp = path.with_extension("tmp");
+        {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .with_context(|| format!("writing {}", tmp.display()))?;
+            f.write_all(&k)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+        Ok(ResetKey(k))
+    }
+}
+
+/// 8-byte random connection IDs that any process accepts (see `start`).
+struct RandomCids;
+
+impl quinn::ConnectionIdGenerator for RandomCids {
+    fn generate_cid(&mut self) -> quinn::ConnectionId {
+        quinn::ConnectionId::new(&rand::random::<[u8; 8]>())
+    }
+
+    fn cid_len(&self) -> usize {
+        8
+    }
+
+    fn cid_lifetime(&self) -> Option<Duration> {
+        None
+    }
+}
+
+impl quinn::crypto::HmacKey for ResetKey {
+    fn sign(&self, data: &[u8], signature_out: &mut [u8]) {
+        use sha2::{Digest, Sha256};
+        // A keyed hash of the connection ID (fixed size: no length extension).
+        let d = Sha256::new()
+            .chain_update(self.0)
+            .chain_update(data)
+            .finalize();
+        let n = signature_out.len().min(d.len());
+        signature_out[..n].copy_from_slice(&d[..n]);
+    }
+
+    fn signature_len(&self) -> usize {
+        32
+    }
+
+    fn verify(&self, data: &[u8], signature: &[u8]) -> Result<(), quinn::crypto::CryptoError> {
+        let mut want = [0u8; 32];
+        self.sign(data, &mut want);
+        if signature.len() == want.len()
+            && signature
+                .iter()
+                .zip(want)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+        {
+            Ok(())
+        } else {
+            Err(quinn::crypto::CryptoError)
+        }
+    }
 }
 
 fn server_config(ca: &Ca) -> Result<quinn::ServerConfig> {
@@ -99,8 +198,21 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<SocketAddr> {
     let ca = Ca::load_or_create(&flags.data_dir, &flags.cluster_name)?;
-    let endpoint = quinn::Endpoint::server(server_config(&ca)?, flags.node_listen)
+    let socket = std::net::UdpSocket::bind(flags.node_listen)
         .with_context(|| format!("binding the node address {} (UDP)", flags.node_listen))?;
+    let reset_key = ResetKey::load_or_create(&flags.data_dir)?;
+    // quinn's default connection IDs are validated by a hash keyed per
+    // process: a restarted one would drop a node's packets as invalid instead
+    // of answering them with the stateless reset. Random IDs, not validated.
+    let mut endpoint_config = quinn::EndpointConfig::new(Arc::new(reset_key));
+    endpoint_config.cid_generator(|| Box::new(RandomCids));
+    let endpoint = quinn::Endpoint::new(
+        endpoint_config,
+        Some(server_config(&ca)?),
+        socket,
+        Arc::new(quinn::TokioRuntime),
+    )
+    .with_context(|| format!("serving QUIC on {}", flags.node_listen))?;
     let addr = endpoint.local_addr()?;
     std::fs::write(flags.data_dir.join("node-listen"), format!("{addr}\n"))
         .context("writing <data-dir>/node-listen")?;
@@ -115,7 +227,7 @@ pub async fn start(
             cluster_dns: flags.cluster_dns,
             cluster_domain: flags.cluster_domain.clone(),
         },
-        alloc: Default::default(),
+        alloc: registration::PodCidrAllocator::new(flags.node_cidr_mask_size),
         shutdown: shutdown.clone(),
     });
     let sessions = tasks.clone();

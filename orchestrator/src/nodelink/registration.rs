@@ -37,14 +37,37 @@ pub fn pods() -> &'static ResourceType {
 }
 
 /// Serialises podCIDR allocation across this orchestrator's sessions.
-#[derive(Default)]
 pub struct PodCidrAllocator {
     lock: Mutex<()>,
+    /// Prefix length of each node's podCIDR (`--node-cidr-mask-size`).
+    mask: u8,
+}
+
+impl Default for PodCidrAllocator {
+    fn default() -> Self {
+        PodCidrAllocator::new(24)
+    }
+}
+
+impl PodCidrAllocator {
+    /// Hands out `/mask` subnets (kube-controller-manager's default is 24).
+    pub fn new(mask: u8) -> Self {
+        PodCidrAllocator {
+            lock: Mutex::new(()),
+            mask,
+        }
+    }
 }
 
 /// The first /24 of `cluster` not used by any Node but `node`.
+#[cfg(test)]
 fn free_subnet(cluster: Ipv4Net, used: &[Ipv4Net]) -> Option<Ipv4Net> {
-    let prefix = cluster.prefix_len().max(24);
+    free_subnet_of(cluster, used, 24)
+}
+
+/// The first `/mask` of `cluster` not used by any Node but `node`.
+fn free_subnet_of(cluster: Ipv4Net, used: &[Ipv4Net], mask: u8) -> Option<Ipv4Net> {
+    let prefix = cluster.prefix_len().max(mask);
     cluster.subnets(prefix).ok()?.find(|s| {
         !used
             .iter()
@@ -178,9 +201,10 @@ pub async fn register(
                 .filter(|n| objects::name(n) != Some(name))
                 .filter_map(pod_cidr_of)
                 .collect();
-            let cidr = free_subnet(cluster_cidr, &used).ok_or_else(|| {
+            let cidr = free_subnet_of(cluster_cidr, &used, alloc.mask).ok_or_else(|| {
                 ApiError::internal(format!(
-                    "no free /24 left in the pod CIDR {cluster_cidr} for node {name:?}"
+                    "no free /{} left in the pod CIDR {cluster_cidr} for node {name:?}",
+                    alloc.mask
                 ))
             })?;
             if existing.is_none() {
