@@ -23,7 +23,7 @@ done
 kubectl apply -f manifests/
 # There is no Deployment controller yet: the bare Pod (manifests/25-hello-pod.yaml,
 # nodeName n1) is the one that runs.
-kubectl wait -n demo --for=jsonpath='{.status.phase}'=Running pod/hello-pod --timeout=60s
+kubectl wait -n demo --for=condition=Ready pod/hello-pod --timeout=60s
 ip=$(kubectl get pod hello-pod -n demo -o jsonpath='{.status.podIP}')
 echo
 echo "Demo deployed; pod demo/hello-pod runs on node n1 at $ip:"
@@ -33,7 +33,12 @@ echo "Try, in another shell:"
 echo "  export KUBECONFIG=$KUBECONFIG"
 echo "  kubectl get nodes -o wide"
 echo "  kubectl get pods -n demo -o wide"
-echo "  curl http://$ip:8080/"
+echo "  curl http://$ip:8080/                  # name and IP from the downward API, greeting from a ConfigMap"
+echo "  curl http://$ip:8080/shared            # what the sidecar wrote into the shared emptyDir"
+echo "  curl http://$ip:8080/file/index.html   # a configMap volume; kubectl edit cm hello-config -n demo, then again"
+echo "  kubectl logs -f hello-pod -n demo -c sidecar"
+echo "  kubectl exec hello-pod -n demo -c web -- env"
+echo "  kubectl describe pod hello-pod -n demo  # conditions, probes, Events"
 echo "  sudo ip netns list                      # one netns per pod"
 echo "  kubectl get all -A"
 echo "  kubectl describe deployment hello -n demo   # stored; no Deployment controller yet"
