@@ -370,7 +370,10 @@ spec:
     .unwrap_or_else(|e| fail_with_logs(e, &c, &node));
     assert_eq!(s["state"]["terminated"]["reason"], "OOMKilled", "{s}");
     assert_eq!(s["state"]["terminated"]["exitCode"], 137, "{s}");
-    assert_eq!(pod_json(&c, "memhog").unwrap()["status"]["phase"], "Failed");
+    let memhog = pod_json(&c, "memhog").unwrap();
+    assert_eq!(memhog["status"]["phase"], "Failed");
+    // The node's status keeps the class the API server gave it (a limit only: Burstable).
+    assert_eq!(memhog["status"]["qosClass"], "Burstable", "{memhog}");
 
     // A 404: ErrImagePull, then ImagePullBackOff, the URL in the message.
     let url = format!("http://127.0.0.1:{port}/missing.wasm");

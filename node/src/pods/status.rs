@@ -179,6 +179,8 @@ pub struct PodView {
     pub restart_policy: String,
     pub init_containers: Vec<ContainerView>,
     pub containers: Vec<ContainerView>,
+    /// `status.qosClass`, fixed at creation (BestEffort until set).
+    pub qos_class: Option<String>,
     /// Last (status, transition time) of each condition, for `lastTransitionTime`.
     transitions: BTreeMap<&'static str, (bool, DateTime<Utc>)>,
 }
@@ -199,6 +201,7 @@ impl PodView {
             restart_policy: restart_policy.into(),
             init_containers,
             containers,
+            qos_class: None,
             transitions: BTreeMap::new(),
         }
     }
@@ -372,7 +375,11 @@ impl PodView {
             pod_ip: self.pod_ip.map(|ip| ip.to_string()),
             pod_ips: self.pod_ip.map(|ip| vec![PodIP { ip: ip.to_string() }]),
             start_time: Some(Time(self.start_time)),
-            qos_class: Some("BestEffort".into()),
+            qos_class: Some(
+                self.qos_class
+                    .clone()
+                    .unwrap_or_else(|| "BestEffort".into()),
+            ),
             ..Default::default()
         }
     }

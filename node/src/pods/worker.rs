@@ -215,13 +215,23 @@ pub(crate) async fn run(ctx: Arc<Ctx>, pod: Pod, term: Arc<Termination>) {
             .map(|c| ContainerView::new(&c.name, c.image.as_deref().unwrap_or_default(), waiting))
             .collect()
     };
-    let view = PodView::new(
+    let mut view = PodView::new(
         scheduled_at,
         ctx.cfg.host_ip.clone(),
         spec.restart_policy.as_deref().unwrap_or("Always"),
         views(&init_containers),
         views(&containers),
     );
+    // The API server set it at creation; it never changes (Kubernetes' rule).
+    view.qos_class = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.qos_class.clone())
+        .or_else(|| {
+            serde_json::to_value(&pod)
+                .ok()
+                .map(|v| regatta_api::defaults::pod_qos_class(&v).to_string())
+        });
     let shared = Arc::new(Shared {
         ctx: ctx.clone(),
         pod,
