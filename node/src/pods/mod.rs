@@ -25,6 +25,8 @@ mod volumes;
 mod worker;
 
 #[cfg(test)]
+pub(crate) mod test_fixtures;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

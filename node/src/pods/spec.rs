@@ -437,41 +437,8 @@ pub fn http_port(c: &Container) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::pods::{DesiredState, object_key};
-
-    fn pod(v: serde_json::Value) -> Pod {
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn facts(p: &Pod) -> PodFacts<'_> {
-        PodFacts {
-            pod: p,
-            node_name: "n1",
-            pod_ip: "10.0.0.9".into(),
-            host_ip: "192.0.2.2".into(),
-            allocatable_cpu_millis: 4000,
-            allocatable_memory: 8 << 30,
-        }
-    }
-
-    fn state(objs: serde_json::Value) -> DesiredState {
-        let mut s = DesiredState::default();
-        for x in objs["configMaps"].as_array().into_iter().flatten() {
-            let x: regatta_api::k8s_openapi::api::core::v1::ConfigMap =
-                serde_json::from_value(x.clone()).unwrap();
-            s.config_maps.insert(object_key(&x.metadata), x);
-        }
-        for x in objs["secrets"].as_array().into_iter().flatten() {
-            let x: regatta_api::k8s_openapi::api::core::v1::Secret =
-                serde_json::from_value(x.clone()).unwrap();
-            s.secrets.insert(object_key(&x.metadata), x);
-        }
-        for x in objs["services"].as_array().into_iter().flatten() {
-            let x: Service = serde_json::from_value(x.clone()).unwrap();
-            s.services.insert(object_key(&x.metadata), x);
-        }
-        s
-    }
+    use crate::agent::pods::DesiredState;
+    use crate::pods::test_fixtures::{facts, pod, state};
 
     fn env_map(env: &[(String, String)]) -> BTreeMap<&str, &str> {
         env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()

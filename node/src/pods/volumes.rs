@@ -741,38 +741,7 @@ pub(crate) async fn keep_fresh(ctx: Arc<Ctx>, pod: Pod, root: PathBuf, stop: Can
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pod(v: serde_json::Value) -> Pod {
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn facts(p: &Pod) -> PodFacts<'_> {
-        PodFacts {
-            pod: p,
-            node_name: "n1",
-            pod_ip: "10.0.0.9".into(),
-            host_ip: "192.0.2.2".into(),
-            allocatable_cpu_millis: 4000,
-            allocatable_memory: 8 << 30,
-        }
-    }
-
-    fn state(objs: serde_json::Value) -> DesiredState {
-        let mut s = DesiredState::default();
-        for cm in objs["configMaps"].as_array().into_iter().flatten() {
-            let cm: regatta_api::k8s_openapi::api::core::v1::ConfigMap =
-                serde_json::from_value(cm.clone()).unwrap();
-            s.config_maps
-                .insert(crate::agent::pods::object_key(&cm.metadata), cm);
-        }
-        for x in objs["secrets"].as_array().into_iter().flatten() {
-            let x: regatta_api::k8s_openapi::api::core::v1::Secret =
-                serde_json::from_value(x.clone()).unwrap();
-            s.secrets
-                .insert(crate::agent::pods::object_key(&x.metadata), x);
-        }
-        s
-    }
+    use crate::pods::test_fixtures::{facts, pod, state};
 
     fn read(p: &Path) -> String {
         std::fs::read_to_string(p).unwrap()
