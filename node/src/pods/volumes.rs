@@ -195,6 +195,24 @@ fn downward_files(
     Ok(())
 }
 
+/// A configMap or secret source's files: its entries (see [`from_items`]),
+/// or, when the object is missing, none if `optional` and the lookup's error
+/// if not.
+fn from_source(
+    entries: Result<Vec<(String, Vec<u8>)>, sources::SourceError>,
+    items: Option<&Vec<KeyToPath>>,
+    default_mode: u32,
+    optional: bool,
+    what: &str,
+    out: &mut Payload,
+) -> Result<(), String> {
+    match entries {
+        Ok(entries) => from_items(entries, items, default_mode, optional, what, out),
+        Err(_) if optional => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The files of a configMap, secret, downwardAPI or projected volume; `None`
 /// for the kinds that are not rendered.
 pub fn payload(
@@ -206,34 +224,26 @@ pub fn payload(
     if let Some(cm) = &v.config_map {
         let optional = cm.optional == Some(true);
         let mode = mode_of(cm.default_mode, DEFAULT_MODE);
-        match src.config_map(&cm.name) {
-            Ok(obj) => from_items(
-                sources::config_map_entries(obj),
-                cm.items.as_ref(),
-                mode,
-                optional,
-                "configmap",
-                &mut out,
-            )?,
-            Err(_) if optional => {}
-            Err(e) => return Err(e.to_string()),
-        }
+        from_source(
+            src.config_map(&cm.name).map(sources::config_map_entries),
+            cm.items.as_ref(),
+            mode,
+            optional,
+            "configmap",
+            &mut out,
+        )?;
     } else if let Some(s) = &v.secret {
         let name = s.secret_name.clone().unwrap_or_default();
         let optional = s.optional == Some(true);
         let mode = mode_of(s.default_mode, DEFAULT_MODE);
-        match src.secret(&name) {
-            Ok(obj) => from_items(
-                sources::secret_entries(obj),
-                s.items.as_ref(),
-                mode,
-                optional,
-                "secret",
-                &mut out,
-            )?,
-            Err(_) if optional => {}
-            Err(e) => return Err(e.to_string()),
-        }
+        from_source(
+            src.secret(&name).map(sources::secret_entries),
+            s.items.as_ref(),
+            mode,
+            optional,
+            "secret",
+            &mut out,
+        )?;
     } else if let Some(d) = &v.downward_api {
         let mode = mode_of(d.default_mode, DEFAULT_MODE);
         downward_files(
@@ -247,32 +257,24 @@ pub fn payload(
         for (i, s) in p.sources.iter().flatten().enumerate() {
             if let Some(cm) = &s.config_map {
                 let optional = cm.optional == Some(true);
-                match src.config_map(&cm.name) {
-                    Ok(obj) => from_items(
-                        sources::config_map_entries(obj),
-                        cm.items.as_ref(),
-                        mode,
-                        optional,
-                        "configmap",
-                        &mut out,
-                    )?,
-                    Err(_) if optional => {}
-                    Err(e) => return Err(e.to_string()),
-                }
+                from_source(
+                    src.config_map(&cm.name).map(sources::config_map_entries),
+                    cm.items.as_ref(),
+                    mode,
+                    optional,
+                    "configmap",
+                    &mut out,
+                )?;
             } else if let Some(sec) = &s.secret {
                 let optional = sec.optional == Some(true);
-                match src.secret(&sec.name) {
-                    Ok(obj) => from_items(
-                        sources::secret_entries(obj),
-                        sec.items.as_ref(),
-                        mode,
-                        optional,
-                        "secret",
-                        &mut out,
-                    )?,
-                    Err(_) if optional => {}
-                    Err(e) => return Err(e.to_string()),
-                }
+                from_source(
+                    src.secret(&sec.name).map(sources::secret_entries),
+                    sec.items.as_ref(),
+                    mode,
+                    optional,
+                    "secret",
+                    &mut out,
+                )?;
             } else if let Some(d) = &s.downward_api {
                 downward_files(
                     d.items.as_deref().unwrap_or_default(),
