@@ -91,6 +91,19 @@ impl Cluster {
         Ok(c)
     }
 
+    /// Starts with its own pod and Service CIDRs and cluster DNS address
+    /// (`--pod-cidr`, `--service-cidr`, `--cluster-dns`).
+    pub fn start_with_cidrs(pod_cidr: &str, service_cidr: &str, dns: &str) -> Result<Cluster> {
+        Self::start_with(&[
+            "--pod-cidr",
+            pod_cidr,
+            "--service-cidr",
+            service_cidr,
+            "--cluster-dns",
+            dns,
+        ])
+    }
+
     fn spawn(&mut self) -> Result<()> {
         let _ = std::fs::remove_file(&self.kubeconfig);
         let log = std::fs::OpenOptions::new()
@@ -453,17 +466,41 @@ impl Cluster {
             .to_string()
     }
 
-    /// Whether the node's `Ready` condition is `True`.
-    pub fn node_is_ready(&self, name: &str) -> bool {
+    /// The pod (in the kubeconfig's namespace) as JSON, when it exists.
+    pub fn pod_json(&self, name: &str) -> Option<serde_json::Value> {
+        let out = self.kubectl_out(&["get", "pod", name, "-o", "json"], None);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).ok())
+            .flatten()
+    }
+
+    /// The status of `container` in the pod's `status.containerStatuses`.
+    pub fn container_status(&self, pod: &str, container: &str) -> Option<serde_json::Value> {
+        self.pod_json(pod)?["status"]["containerStatuses"]
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == container)
+            .cloned()
+    }
+
+    /// The node as JSON, when its `Ready` condition is `True`.
+    pub fn ready_node(&self, name: &str) -> Option<serde_json::Value> {
         let out = self.kubectl_out(&["get", "node", name, "-o", "json"], None);
         if !out.status.success() {
-            return false;
+            return None;
         }
-        let n: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        n["status"]["conditions"].as_array().is_some_and(|cs| {
+        let n: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        let ready = n["status"]["conditions"].as_array().is_some_and(|cs| {
             cs.iter()
                 .any(|c| c["type"] == "Ready" && c["status"] == "True")
-        })
+        });
+        ready.then_some(n)
+    }
+
+    /// Whether the node's `Ready` condition is `True`.
+    pub fn node_is_ready(&self, name: &str) -> bool {
+        self.ready_node(name).is_some()
     }
 }
 

@@ -3,112 +3,29 @@
 //! nodes`, gets the pods bound to it and reports their status, and restarts on
 //! its stored certificate without the token.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
-use regatta_e2e::{Cluster, binary, wait_for};
+use regatta_e2e::{Cluster, NodeProcess, wait_for};
 use serde_json::Value;
 
-/// A `node` process, killed by its PID when dropped.
-struct Node {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Node {
-    fn start(server: &str, token: Option<&str>, name: &str, data_dir: &Path) -> Node {
-        let log = data_dir.with_extension("log");
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .unwrap();
-        let mut cmd = Command::new(binary("node"));
-        cmd.args(["--server", server, "--name", name, "--node-ip", "127.0.0.1"])
-            .arg("--data-dir")
-            .arg(data_dir);
-        if let Some(t) = token {
-            cmd.args(["--token", t]);
-        }
-        let child = cmd
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .expect("node starts");
-        Node {
-            child: Some(child),
-            log,
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let exited = wait_for("node to exit", Duration::from_secs(10), || {
-                c.try_wait().ok().flatten()
-            });
-            if exited.is_err() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
-    }
-}
-
-impl Drop for Node {
-    /// SIGTERM, so the node tears down its pod network as it would for a user.
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn create_token(c: &Cluster) -> String {
-    let out = Command::new(binary("orchestrator"))
-        .args(["token", "create", "--data-dir"])
-        .arg(&c.data_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "token create failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines().next().unwrap().trim().to_string()
-}
-
+/// The node as JSON, once it is Ready with a podCIDR.
 fn ready_node(c: &Cluster, name: &str) -> Option<Value> {
-    let out = c.kubectl_out(&["get", "node", name, "-o", "json"], None);
-    if !out.status.success() {
-        return None;
-    }
-    let n: Value = serde_json::from_slice(&out.stdout).ok()?;
-    let ready = n["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .any(|c| c["type"] == "Ready" && c["status"] == "True");
-    (ready && n["spec"]["podCIDR"].is_string()).then_some(n)
+    c.ready_node(name)
+        .filter(|n| n["spec"]["podCIDR"].is_string())
 }
 
 #[test]
 fn a_node_joins_with_a_token_and_shows_ready_with_a_pod_cidr() {
     let c = Cluster::start().unwrap();
-    let token = create_token(&c);
+    let token = c.create_token();
     assert!(token.starts_with("K10"), "{token}");
     let secrets = c.kubectl(&["-n", "kube-system", "get", "secrets"]);
     assert!(secrets.contains("bootstrap-token-"), "{secrets}");
 
     let tmp = tempfile::tempdir().unwrap();
     let node_dir = tmp.path().join("node1");
-    let mut node = Node::start(&c.node_addr(), Some(&token), "e2e-node-1", &node_dir);
+    let mut node = NodeProcess::start(&c.node_addr(), Some(&token), "e2e-node-1", &node_dir);
     let n = wait_for("the node to be Ready", Duration::from_secs(30), || {
         ready_node(&c, "e2e-node-1")
     })
@@ -157,7 +74,7 @@ fn a_node_joins_with_a_token_and_shows_ready_with_a_pod_cidr() {
         .log_text()
         .matches("registered with the orchestrator")
         .count();
-    let node = Node::start(&c.node_addr(), None, "e2e-node-1", &node_dir);
+    let node = NodeProcess::start(&c.node_addr(), None, "e2e-node-1", &node_dir);
     wait_for(
         "the node to register again",
         Duration::from_secs(30),
@@ -183,11 +100,11 @@ fn a_node_joins_with_a_token_and_shows_ready_with_a_pod_cidr() {
 #[test]
 fn a_wrong_token_is_refused_on_both_sides() {
     let c = Cluster::start().unwrap();
-    let token = create_token(&c);
+    let token = c.create_token();
     let (head, _) = token.rsplit_once('.').unwrap();
     let wrong = format!("{head}.{}", "0".repeat(16));
     let tmp = tempfile::tempdir().unwrap();
-    let node = Node::start(
+    let node = NodeProcess::start(
         &c.node_addr(),
         Some(&wrong),
         "e2e-bad",
@@ -217,7 +134,7 @@ fn a_wrong_token_is_refused_on_both_sides() {
     // A token pinning another CA never gets as far as sending the token.
     let (_, id_secret) = token.split_once("::").unwrap();
     let other_ca = format!("K10{}::{id_secret}", "ab".repeat(32));
-    let node = Node::start(
+    let node = NodeProcess::start(
         &c.node_addr(),
         Some(&other_ca),
         "e2e-pin",
@@ -246,18 +163,10 @@ fn kubectl_describe_shows_why_a_pod_waits_for_its_config_map() {
         return;
     }
     // CIDRs of its own: the other tests' nodes hold the defaults on this host.
-    let c = Cluster::start_with(&[
-        "--pod-cidr",
-        "10.247.0.0/16",
-        "--service-cidr",
-        "10.120.0.0/16",
-        "--cluster-dns",
-        "10.120.0.10",
-    ])
-    .unwrap();
-    let token = create_token(&c);
+    let c = Cluster::start_with_cidrs("10.247.0.0/16", "10.120.0.0/16", "10.120.0.10").unwrap();
+    let token = c.create_token();
     let tmp = tempfile::tempdir().unwrap();
-    let node = Node::start(
+    let node = NodeProcess::start(
         &c.node_addr(),
         Some(&token),
         "e2e-cfg",

@@ -10,38 +10,15 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use regatta_e2e::{Cluster, NodeProcess, wait_for};
-use serde_json::Value;
 
 const EXAMPLES: &str = "/var/lib/regatta/examples";
-
-fn cluster(pod_cidr: &str, service_cidr: &str, dns: &str) -> Cluster {
-    Cluster::start_with(&[
-        "--pod-cidr",
-        pod_cidr,
-        "--service-cidr",
-        service_cidr,
-        "--cluster-dns",
-        dns,
-    ])
-    .unwrap()
-}
-
-fn container_status(c: &Cluster, pod: &str, container: &str) -> Option<Value> {
-    let out = c.kubectl_out(&["get", "pod", pod, "-o", "json"], None);
-    let p: Value = serde_json::from_slice(&out.stdout).ok()?;
-    p["status"]["containerStatuses"]
-        .as_array()?
-        .iter()
-        .find(|s| s["name"] == container)
-        .cloned()
-}
 
 fn wait_running(c: &Cluster, node: &NodeProcess, pod: &str, container: &str) {
     wait_for(
         &format!("{pod}/{container} to run"),
         Duration::from_secs(60),
         || {
-            container_status(c, pod, container)?["state"]["running"]
+            c.container_status(pod, container)?["state"]["running"]
                 .as_object()
                 .map(|_| ())
         },
@@ -117,7 +94,7 @@ spec:
 
 #[test]
 fn kubectl_logs_follow_previous_and_options() {
-    let c = cluster("10.213.0.0/16", "10.112.0.0/16", "10.112.0.10");
+    let c = Cluster::start_with_cidrs("10.213.0.0/16", "10.112.0.0/16", "10.112.0.10").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let node_name = "streams-logs";
     let mut node = NodeProcess::join(&c, node_name, &tmp.path().join("node")).unwrap();
@@ -163,7 +140,7 @@ fn kubectl_logs_follow_previous_and_options() {
 
     // The crasher restarts: --previous is the run before.
     wait_for("the crasher to restart", Duration::from_secs(60), || {
-        (container_status(&c, "web", "side")?["restartCount"].as_i64()? >= 1).then_some(())
+        (c.container_status("web", "side")?["restartCount"].as_i64()? >= 1).then_some(())
     })
     .unwrap_or_else(|e| panic!("{e}\nnode log:\n{}", node.log_text()));
     let prev = c.kubectl(&["logs", "web", "-c", "side", "--previous"]);
@@ -292,7 +269,7 @@ fn chrono_like(ts: &str) -> bool {
 
 #[test]
 fn kubectl_exec_runs_commands_in_the_pod() {
-    let c = cluster("10.214.0.0/16", "10.113.0.0/16", "10.113.0.10");
+    let c = Cluster::start_with_cidrs("10.214.0.0/16", "10.113.0.0/16", "10.113.0.10").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let node_name = "streams-exec";
     let node = NodeProcess::join(&c, node_name, &tmp.path().join("node")).unwrap();

@@ -11,21 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use regatta_e2e::{Cluster, NodeProcess, wait_for};
-use serde_json::Value;
 
 const EXAMPLES: &str = "/var/lib/regatta/examples";
-
-fn cluster(pod_cidr: &str, service_cidr: &str, dns: &str) -> Cluster {
-    Cluster::start_with(&[
-        "--pod-cidr",
-        pod_cidr,
-        "--service-cidr",
-        service_cidr,
-        "--cluster-dns",
-        dns,
-    ])
-    .unwrap()
-}
 
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -43,22 +30,6 @@ fn http_get(ip: &str, port: u16, path: &str) -> Option<String> {
     s.read_to_string(&mut out).ok()?;
     let (head, body) = out.split_once("\r\n\r\n")?;
     head.starts_with("HTTP/1.").then(|| body.to_string())
-}
-
-fn pod_json(c: &Cluster, name: &str) -> Option<Value> {
-    let out = c.kubectl_out(&["get", "pod", name, "-o", "json"], None);
-    out.status
-        .success()
-        .then(|| serde_json::from_slice(&out.stdout).ok())
-        .flatten()
-}
-
-fn container_status(p: &Value, container: &str) -> Option<Value> {
-    p["status"]["containerStatuses"]
-        .as_array()?
-        .iter()
-        .find(|s| s["name"] == container)
-        .cloned()
 }
 
 /// The `kubectl get pod NAME -o wide` row, split into columns.
@@ -138,7 +109,7 @@ fn a_web_pod_with_a_sidecar_serves_what_the_sidecar_wrote() {
         eprintln!("skipped: needs root for network namespaces");
         return;
     }
-    let c = cluster("10.240.0.0/16", "10.140.0.0/16", "10.140.0.10");
+    let c = Cluster::start_with_cidrs("10.240.0.0/16", "10.140.0.0/16", "10.140.0.10").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let node = NodeProcess::join(&c, "accept-1", &tmp.path().join("node")).unwrap();
     c.kubectl_stdin(
@@ -275,7 +246,7 @@ fn failing_containers_and_images_get_kubelets_reasons() {
         }
     });
 
-    let c = cluster("10.241.0.0/16", "10.141.0.0/16", "10.141.0.10");
+    let c = Cluster::start_with_cidrs("10.241.0.0/16", "10.141.0.0/16", "10.141.0.10").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let node = NodeProcess::join(&c, "accept-2", &tmp.path().join("node")).unwrap();
     let zeros = "0".repeat(64);
@@ -334,7 +305,7 @@ spec:
     // Error → CrashLoopBackOff, with restartCount growing and the back-off doubling.
     let mut reasons = std::collections::BTreeSet::new();
     let s = wait_for("crasher to back off twice", Duration::from_secs(60), || {
-        let s = container_status(&pod_json(&c, "crasher")?, "crasher")?;
+        let s = c.container_status("crasher", "crasher")?;
         if let Some(r) = s["state"]["waiting"]["reason"].as_str() {
             reasons.insert(format!(
                 "{r}: {}",
@@ -364,13 +335,13 @@ spec:
 
     // A memory hog over its limit: OOMKilled, exit code 137.
     let s = wait_for("memhog to be OOMKilled", Duration::from_secs(60), || {
-        let s = container_status(&pod_json(&c, "memhog")?, "memhog")?;
+        let s = c.container_status("memhog", "memhog")?;
         s["state"]["terminated"].is_object().then_some(s)
     })
     .unwrap_or_else(|e| fail_with_logs(e, &c, &node));
     assert_eq!(s["state"]["terminated"]["reason"], "OOMKilled", "{s}");
     assert_eq!(s["state"]["terminated"]["exitCode"], 137, "{s}");
-    let memhog = pod_json(&c, "memhog").unwrap();
+    let memhog = c.pod_json("memhog").unwrap();
     assert_eq!(memhog["status"]["phase"], "Failed");
     // The node's status keeps the class the API server gave it (a limit only: Burstable).
     assert_eq!(memhog["status"]["qosClass"], "Burstable", "{memhog}");
@@ -382,7 +353,7 @@ spec:
         "ErrImagePull then ImagePullBackOff",
         Duration::from_secs(30),
         || {
-            let s = container_status(&pod_json(&c, "missing")?, "c")?;
+            let s = c.container_status("missing", "c")?;
             let w = &s["state"]["waiting"];
             if let (Some(r), Some(m)) = (w["reason"].as_str(), w["message"].as_str()) {
                 seen.insert(r.to_string(), m.to_string());
@@ -406,7 +377,7 @@ spec:
             &format!("{pod} to be refused"),
             Duration::from_secs(30),
             || {
-                let s = container_status(&pod_json(&c, pod)?, "c")?;
+                let s = c.container_status(pod, "c")?;
                 let m = s["state"]["waiting"]["message"].as_str()?;
                 m.contains(words).then_some(s)
             },
@@ -419,7 +390,7 @@ spec:
         );
         assert_eq!(s["restartCount"], 0, "{pod} ran: {s}");
         assert!(s["lastState"]["terminated"].is_null(), "{pod} ran: {s}");
-        assert_eq!(pod_json(&c, pod).unwrap()["status"]["phase"], "Pending");
+        assert_eq!(c.pod_json(pod).unwrap()["status"]["phase"], "Pending");
     }
     drop(node);
 }
