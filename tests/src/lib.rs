@@ -49,6 +49,31 @@ pub fn wait_for<T>(
     }
 }
 
+/// Waits until the API server of `kubeconfig` answers `/readyz` with `ok`;
+/// panics if `child` (the process called `name`) exits first.
+fn wait_readyz(
+    child: &mut Child,
+    name: &str,
+    what: &str,
+    kubeconfig: &Path,
+    timeout: Duration,
+) -> Result<()> {
+    wait_for(what, timeout, || {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{name} exited early with {status}");
+        }
+        if !kubeconfig.exists() {
+            return None;
+        }
+        let out = Command::new("kubectl")
+            .args(["get", "--raw", "/readyz"])
+            .env("KUBECONFIG", kubeconfig)
+            .output()
+            .ok()?;
+        (out.status.success() && out.stdout == b"ok").then_some(())
+    })
+}
+
 /// A cluster name no other test (or test run) on this machine uses: it prefixes
 /// every kernel object the cluster's nodes make.
 pub fn cluster_name() -> String {
@@ -132,25 +157,13 @@ impl Cluster {
     }
 
     fn wait_ready(&mut self) -> Result<()> {
-        let kubeconfig = self.kubeconfig.clone();
         let child = self.child.as_mut().expect("spawned");
-        wait_for(
+        wait_readyz(
+            child,
+            "orchestrator",
             "the API server to answer /readyz",
+            &self.kubeconfig,
             Duration::from_secs(30),
-            || {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("orchestrator exited early with {status}");
-                }
-                if !kubeconfig.exists() {
-                    return None;
-                }
-                let out = Command::new("kubectl")
-                    .args(["get", "--raw", "/readyz"])
-                    .env("KUBECONFIG", &kubeconfig)
-                    .output()
-                    .ok()?;
-                (out.status.success() && out.stdout == b"ok").then_some(())
-            },
         )
         .with_context(|| format!("log:\n{}", self.log_text()))
     }
@@ -763,25 +776,13 @@ impl UpCluster {
             child: Some(child),
             _tmp: tmp,
         };
-        let kubeconfig = up.cluster.kubeconfig.clone();
         let child = up.child.as_mut().expect("spawned");
-        wait_for(
+        wait_readyz(
+            child,
+            "orchestrator up",
             "orchestrator up to answer /readyz",
+            &up.cluster.kubeconfig,
             Duration::from_secs(60),
-            || {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("orchestrator up exited early with {status}");
-                }
-                if !kubeconfig.exists() {
-                    return None;
-                }
-                let out = Command::new("kubectl")
-                    .args(["get", "--raw", "/readyz"])
-                    .env("KUBECONFIG", &kubeconfig)
-                    .output()
-                    .ok()?;
-                (out.status.success() && out.stdout == b"ok").then_some(())
-            },
         )
         .with_context(|| format!("log:\n{}", up.cluster.log_text()))?;
         Ok(up)
