@@ -200,9 +200,13 @@ impl PodManager {
         let mut resync = tokio::time::interval(self.ctx.cfg.resync_period);
         resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let state = desired.borrow_and_update().clone();
-            if state.synced {
-                self.reconcile(&state, &mut workers);
+            {
+                // Reconciled under the borrow: cloning every pod on every
+                // change is what a thousand pods cannot afford.
+                let state = desired.borrow_and_update();
+                if state.synced {
+                    self.reconcile(&state, &mut workers);
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,

@@ -209,10 +209,19 @@ fn delta(node: &str, ev: &Event) -> Option<ServerMessage> {
     match ev {
         Event::Put { kv, prev } => {
             let new = decode(kv)?;
+            let old = prev.as_ref().and_then(decode);
             if on_node(&new) {
+                // The node wrote that status itself: echoing it back would wake
+                // its pod manager for nothing (three times per pod start).
+                if old
+                    .as_ref()
+                    .is_some_and(|o| on_node(o) && only_status_differs(o, &new))
+                {
+                    return None;
+                }
                 return to_pod(new).map(|p| ServerMessage::PodUpserted { pod: Box::new(p) });
             }
-            let old = decode(prev.as_ref()?)?;
+            let old = old?;
             on_node(&old).then(|| ServerMessage::PodRemoved { pod: pod_ref(&old) })
         }
         Event::Delete { prev, .. } => {
@@ -220,6 +229,23 @@ fn delta(node: &str, ev: &Event) -> Option<ServerMessage> {
             on_node(&old).then(|| ServerMessage::PodRemoved { pod: pod_ref(&old) })
         }
     }
+}
+
+/// Whether two versions of an object differ only in `status` and
+/// `metadata.resourceVersion`/`managedFields` (what a status write changes).
+fn only_status_differs(old: &Value, new: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("status");
+        }
+        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+            m.remove("managedFields");
+        }
+        v
+    };
+    strip(old) == strip(new)
 }
 
 fn decode_kv(kv: &KeyValue) -> Option<Value> {
@@ -814,5 +840,46 @@ impl Control {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(v: Value, rev: crate::store::Revision) -> KeyValue {
+        KeyValue {
+            key: "core/pods/default/web".into(),
+            value: serde_json::to_vec(&v).unwrap().into(),
+            create_revision: 1,
+            mod_revision: rev,
+        }
+    }
+
+    fn pod(labels: Value, phase: &str) -> Value {
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "default", "uid": "u1", "labels": labels},
+            "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "file:///x.wasm"}]},
+            "status": {"phase": phase},
+        })
+    }
+
+    #[test]
+    fn a_status_write_is_not_echoed_but_a_label_change_is() {
+        let before = pod(serde_json::json!({"a": "1"}), "Pending");
+        let status_only = Event::Put {
+            kv: kv(pod(serde_json::json!({"a": "1"}), "Running"), 3),
+            prev: Some(kv(before.clone(), 2)),
+        };
+        assert!(delta("n1", &status_only).is_none());
+        let relabelled = Event::Put {
+            kv: kv(pod(serde_json::json!({"a": "2"}), "Pending"), 3),
+            prev: Some(kv(before, 2)),
+        };
+        assert!(matches!(
+            delta("n1", &relabelled),
+            Some(ServerMessage::PodUpserted { .. })
+        ));
     }
 }
