@@ -175,6 +175,56 @@ pub fn rate(count: usize, elapsed: Duration) -> f64 {
     }
 }
 
+/// The parts of `<data-dir>/kubeconfig` a client needs.
+pub struct Kubeconfig {
+    pub server: String,
+    pub ca_pem: Vec<u8>,
+    pub identity_pem: Vec<u8>,
+}
+
+impl Kubeconfig {
+    pub fn parse(text: &str) -> Result<Kubeconfig> {
+        use base64::Engine;
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(text).context("parsing the kubeconfig")?;
+        let field = |section: &str, inner: &str, name: &str| -> Result<String> {
+            doc[section][0][inner][name]
+                .as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("kubeconfig has no {section}[0].{inner}.{name}"))
+        };
+        let decode = |section: &str, inner: &str, name: &str| -> Result<Vec<u8>> {
+            base64::engine::general_purpose::STANDARD
+                .decode(field(section, inner, name)?.trim())
+                .with_context(|| format!("kubeconfig {section}[0].{inner}.{name} is not base64"))
+        };
+        let mut identity_pem = decode("users", "user", "client-certificate-data")?;
+        identity_pem.push(b'\n');
+        identity_pem.extend(decode("users", "user", "client-key-data")?);
+        Ok(Kubeconfig {
+            server: field("clusters", "cluster", "server")?,
+            ca_pem: decode("clusters", "cluster", "certificate-authority-data")?,
+            identity_pem,
+        })
+    }
+
+    /// An HTTPS client builder that trusts only the cluster CA and presents
+    /// the kubeconfig's client certificate (HTTP/1.1, as kubectl's watches).
+    pub fn client_builder(&self) -> Result<reqwest::ClientBuilder> {
+        Ok(reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(&self.ca_pem).context("the kubeconfig's CA")?,
+            )
+            .identity(
+                reqwest::Identity::from_pem(&self.identity_pem)
+                    .context("the kubeconfig's client certificate and key")?,
+            )
+            .http1_only())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

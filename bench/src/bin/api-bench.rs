@@ -19,10 +19,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use base64::Engine;
 use clap::Parser;
-use regatta_bench::{ChildGuard, Latencies, Ms, configmap_json, log_tail, parse_list, rate};
-use reqwest::{Certificate, Client, Identity, StatusCode};
+use regatta_bench::{
+    ChildGuard, Kubeconfig, Latencies, Ms, configmap_json, log_tail, parse_list, rate,
+};
+use reqwest::{Client, StatusCode};
 use tempfile::TempDir;
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
@@ -59,57 +60,6 @@ struct Args {
 
 fn default_orchestrator() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/orchestrator")
-}
-
-/// The parts of `<data-dir>/kubeconfig` a client needs.
-struct Kubeconfig {
-    server: String,
-    ca_pem: Vec<u8>,
-    identity_pem: Vec<u8>,
-}
-
-impl Kubeconfig {
-    fn parse(text: &str) -> Result<Kubeconfig> {
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(text).context("parsing the kubeconfig")?;
-        let field = |section: &str, inner: &str, name: &str| -> Result<String> {
-            doc[section][0][inner][name]
-                .as_str()
-                .map(str::to_owned)
-                .with_context(|| format!("kubeconfig has no {section}[0].{inner}.{name}"))
-        };
-        let decode = |section: &str, inner: &str, name: &str| -> Result<Vec<u8>> {
-            base64::engine::general_purpose::STANDARD
-                .decode(field(section, inner, name)?.trim())
-                .with_context(|| format!("kubeconfig {section}[0].{inner}.{name} is not base64"))
-        };
-        let mut identity_pem = decode("users", "user", "client-certificate-data")?;
-        identity_pem.push(b'\n');
-        identity_pem.extend(decode("users", "user", "client-key-data")?);
-        Ok(Kubeconfig {
-            server: field("clusters", "cluster", "server")?,
-            ca_pem: decode("clusters", "cluster", "certificate-authority-data")?,
-            identity_pem,
-        })
-    }
-
-    fn client(&self) -> Result<Client> {
-        Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(
-                Certificate::from_pem(&self.ca_pem).context("the kubeconfig's CA")?,
-            )
-            .identity(
-                Identity::from_pem(&self.identity_pem)
-                    .context("the kubeconfig's client certificate and key")?,
-            )
-            .http1_only()
-            .pool_max_idle_per_host(usize::MAX)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .context("building the HTTPS client")
-    }
 }
 
 /// A running `orchestrator serve`. Fields drop in order: the process is stopped before
@@ -171,7 +121,12 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        let client = kubeconfig.client()?;
+        let client = kubeconfig
+            .client_builder()?
+            .pool_max_idle_per_host(usize::MAX)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .context("building the HTTPS client")?;
         let readyz = format!("{}/readyz", kubeconfig.server);
         let mut last;
         loop {

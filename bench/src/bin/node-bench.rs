@@ -27,12 +27,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use base64::Engine as _;
 use clap::Parser;
-use regatta_bench::{ChildGuard, Latencies, Ms, log_tail};
+use regatta_bench::{ChildGuard, Kubeconfig, Latencies, Ms, log_tail};
 use regatta_node::net::{NetConfig, PodNetwork, enter_netns};
 use regatta_node::runtime::{ContainerRuntime, ContainerSpec, EngineConfig, NodeEngine, Pod};
-use reqwest::{Certificate, Client, Identity, StatusCode};
+use reqwest::{Client, StatusCode};
 use tokio::sync::Notify;
 
 const IMAGE: &str = "file:///var/lib/regatta/examples/http-hello.wasm";
@@ -84,35 +83,13 @@ struct Api {
 
 impl Api {
     fn from_kubeconfig(text: &str) -> Result<Api> {
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(text).context("parsing the kubeconfig")?;
-        let field = |section: &str, inner: &str, name: &str| -> Result<String> {
-            doc[section][0][inner][name]
-                .as_str()
-                .map(str::to_owned)
-                .with_context(|| format!("kubeconfig has no {section}[0].{inner}.{name}"))
-        };
-        let decode = |section: &str, inner: &str, name: &str| -> Result<Vec<u8>> {
-            base64::engine::general_purpose::STANDARD
-                .decode(field(section, inner, name)?.trim())
-                .with_context(|| format!("kubeconfig {section}[0].{inner}.{name} is not base64"))
-        };
-        let mut identity = decode("users", "user", "client-certificate-data")?;
-        identity.push(b'\n');
-        identity.extend(decode("users", "user", "client-key-data")?);
-        let client = Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(Certificate::from_pem(&decode(
-                "clusters",
-                "cluster",
-                "certificate-authority-data",
-            )?)?)
-            .identity(Identity::from_pem(&identity)?)
-            .http1_only()
-            .build()?;
+        let kubeconfig = Kubeconfig::parse(text)?;
+        let client = kubeconfig
+            .client_builder()?
+            .build()
+            .context("building the HTTPS client")?;
         Ok(Api {
-            base: field("clusters", "cluster", "server")?,
+            base: kubeconfig.server,
             client,
             seen: Default::default(),
             changed: Default::default(),
