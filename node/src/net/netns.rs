@@ -131,6 +131,10 @@ where
             if rc != 0 {
                 return Err(io::Error::last_os_error());
             }
+            // Pods are IPv4-only: an eth0 without IPv6 spares the kernel its
+            // link-local address, DAD and MLD work per pod (`lo` keeps ::1,
+            // it exists already). Best effort: a host without IPv6 has no file.
+            let _ = std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
             Ok(inside())
         })?
         .join()

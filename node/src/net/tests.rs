@@ -331,6 +331,19 @@ async fn add_pod_gives_an_ip_in_a_listed_netns_and_remove_pod_cleans_up() {
         "{addr}"
     );
     assert!(addr.contains("127.0.0.1"), "lo is up: {addr}");
+    // IPv4-only pods: eth0 gets no IPv6 (no link-local, DAD or MLD work per pod).
+    let addr6 = ip(&[
+        "netns",
+        "exec",
+        &pod.netns_name,
+        "ip",
+        "-6",
+        "addr",
+        "show",
+        "dev",
+        "eth0",
+    ]);
+    assert!(!addr6.contains("inet6"), "eth0 has IPv6: {addr6}");
     let route = ip(&["-n", &pod.netns_name, "route"]);
     assert!(
         route.contains(&format!("default via {} dev eth0", net.gateway())),
