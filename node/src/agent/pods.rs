@@ -16,8 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use regatta_api::k8s_openapi::api::core::v1::{ConfigMap, Pod, PodStatus, Secret, Service};
 use regatta_api::node_protocol::{PodEvent, PodRef, PodStatusUpdate};
-use tokio::sync::{Notify, watch};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 
 /// Events waiting to be sent at most; beyond, the oldest is dropped.
 pub const MAX_QUEUED_EVENTS: usize = 256;
@@ -174,58 +173,6 @@ impl StatusReporter {
     }
 }
 
-/// The stand-in pod manager of this slice: every desired pod is reported
-/// `Pending` with `PodScheduled=True`, as kubelet does before it starts one.
-pub async fn report_pending(
-    mut desired: watch::Receiver<DesiredState>,
-    reporter: StatusReporter,
-    host_ip: Option<String>,
-    shutdown: CancellationToken,
-) {
-    let mut reported: BTreeMap<String, ()> = BTreeMap::new();
-    loop {
-        let state = desired.borrow_and_update().clone();
-        if state.synced {
-            reported.retain(|uid, _| state.pods.contains_key(uid));
-            for (uid, pod) in &state.pods {
-                if reported.contains_key(uid) {
-                    continue;
-                }
-                tracing::info!(
-                    pod = %format!("{}/{}", pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")),
-                    uid = %uid,
-                    "desired pod received (no runtime yet: reporting Pending)"
-                );
-                reporter.report(pod_ref(pod), pending_status(pod, host_ip.as_deref()));
-                reported.insert(uid.clone(), ());
-            }
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            r = desired.changed() => if r.is_err() { return },
-        }
-    }
-}
-
-fn pending_status(pod: &Pod, host_ip: Option<&str>) -> PodStatus {
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let since = pod
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map(|t| t.0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or(now);
-    let mut v = serde_json::json!({
-        "phase": "Pending",
-        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": since}],
-    });
-    if let Some(ip) = host_ip {
-        v["hostIP"] = ip.into();
-        v["hostIPs"] = serde_json::json!([{"ip": ip}]);
-    }
-    serde_json::from_value(v).expect("a valid PodStatus")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,17 +244,5 @@ mod tests {
             !out.contains("hunter2") && !out.contains("secret-token") && !out.contains("115, 101"),
             "{out}"
         );
-    }
-
-    #[test]
-    fn pending_status_is_scheduled() {
-        let s = pending_status(&Pod::default(), Some("10.0.0.5"));
-        assert_eq!(s.phase.as_deref(), Some("Pending"));
-        let c = &s.conditions.unwrap()[0];
-        assert_eq!(
-            (c.type_.as_str(), c.status.as_str()),
-            ("PodScheduled", "True")
-        );
-        assert_eq!(s.host_ip.as_deref(), Some("10.0.0.5"));
     }
 }
