@@ -372,8 +372,6 @@ pub enum StatusRefused {
     },
 }
 
-/// Applies a node's report of a pod's status, if the pod is bound to `node`.
-/// The check runs on the object being replaced, so it cannot be raced.
 /// The node finished stopping a pod that is being deleted: remove it (the
 /// kubelet's final delete, grace period 0). Only for a pod bound to `node`,
 /// with the same uid, that is already being deleted — a node cannot delete
@@ -410,6 +408,8 @@ pub async fn finish_pod_deletion(rest: &Rest, node: &str, pod: &PodRef) -> Resul
     }
 }
 
+/// Applies a node's report of a pod's status, if the pod is bound to `node`.
+/// The check runs on the object being replaced, so it cannot be raced.
 pub async fn apply_pod_status(
     rest: &Rest,
     node: &str,
