@@ -233,19 +233,25 @@ fn delta(node: &str, ev: &Event) -> Option<ServerMessage> {
 
 /// Whether two versions of an object differ only in `status` and
 /// `metadata.resourceVersion`/`managedFields` (what a status write changes).
+/// Compares in place: it runs for every pod write a node session sees.
 fn only_status_differs(old: &Value, new: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(o) = v.as_object_mut() {
-            o.remove("status");
-        }
-        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.remove("resourceVersion");
-            m.remove("managedFields");
-        }
-        v
-    };
-    strip(old) == strip(new)
+    fn same_except(a: &Value, b: &Value, skip: &[&str]) -> bool {
+        let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+            return a == b;
+        };
+        a.iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+            .all(|(k, v)| b.get(k) == Some(v))
+            && b.keys()
+                .filter(|k| !skip.contains(&k.as_str()))
+                .all(|k| a.contains_key(k))
+    }
+    same_except(old, new, &["status", "metadata"])
+        && same_except(
+            &old["metadata"],
+            &new["metadata"],
+            &["resourceVersion", "managedFields"],
+        )
 }
 
 fn decode_kv(kv: &KeyValue) -> Option<Value> {
