@@ -15,7 +15,7 @@ use regatta_api::node_protocol::PodEvent;
 use regatta_api::registry::{self, ResourceType};
 use serde_json::{Value, json};
 
-use super::registration;
+use super::registration::{self, PodRefused};
 use crate::apiserver::objects;
 use crate::apiserver::rest::{Rest, WriteOpts};
 
@@ -30,33 +30,14 @@ fn events() -> &'static ResourceType {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventRefused {
-    #[error(
-        "node {node:?} can only create events for pods with spec.nodeName set to itself: pod {namespace}/{pod} is bound to {bound_to:?}"
-    )]
-    Forbidden {
-        node: String,
-        namespace: String,
-        pod: String,
-        bound_to: String,
-    },
-    /// The pod is gone (or is a newer pod of that name): nothing to attach to.
-    #[error("pod {namespace}/{pod} with uid {uid} no longer exists")]
-    Gone {
-        namespace: String,
-        pod: String,
-        uid: String,
-    },
+    /// Not this node's pod, the pod is gone, or the write failed.
+    #[error(transparent)]
+    Pod(#[from] PodRefused),
     #[error("event {reason:?} for pod {namespace}/{pod}: {message}")]
     Invalid {
         namespace: String,
         pod: String,
         reason: String,
-        message: String,
-    },
-    #[error("writing an event for pod {namespace}/{pod}: {message}")]
-    Api {
-        namespace: String,
-        pod: String,
         message: String,
     },
 }
@@ -78,10 +59,14 @@ impl Recorder {
         ev: &PodEvent,
     ) -> Result<(), EventRefused> {
         let p = &ev.pod;
-        let api = |message: String| EventRefused::Api {
-            namespace: p.namespace.clone(),
-            pod: p.name.clone(),
-            message,
+        let api = |message: String| -> EventRefused {
+            PodRefused::Api {
+                writing: "writing an event for",
+                namespace: p.namespace.clone(),
+                pod: p.name.clone(),
+                message,
+            }
+            .into()
         };
         if ev.event_type != "Normal" && ev.event_type != "Warning" {
             return Err(EventRefused::Invalid {
@@ -108,30 +93,34 @@ impl Recorder {
         {
             Ok(v) => v,
             Err(e) if e.code == 404 => {
-                return Err(EventRefused::Gone {
+                return Err(PodRefused::Gone {
                     namespace: p.namespace.clone(),
                     pod: p.name.clone(),
                     uid: p.uid.clone(),
-                });
+                }
+                .into());
             }
             Err(e) => return Err(api(e.message)),
         };
         let bound_to = pod["spec"]["nodeName"].as_str().unwrap_or("");
         if bound_to != node {
-            return Err(EventRefused::Forbidden {
+            return Err(PodRefused::Forbidden {
                 node: node.to_string(),
+                action: "create events",
                 namespace: p.namespace.clone(),
                 pod: p.name.clone(),
                 bound_to: bound_to.to_string(),
-            });
+            }
+            .into());
         }
         let uid = pod["metadata"]["uid"].as_str().unwrap_or("").to_string();
         if !p.uid.is_empty() && uid != p.uid {
-            return Err(EventRefused::Gone {
+            return Err(PodRefused::Gone {
                 namespace: p.namespace.clone(),
                 pod: p.name.clone(),
                 uid: p.uid.clone(),
-            });
+            }
+            .into());
         }
         let message: String = ev.message.chars().take(MAX_MESSAGE).collect();
         let now = ev

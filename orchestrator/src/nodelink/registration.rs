@@ -344,15 +344,17 @@ pub async fn renew_lease(rest: &Rest, name: &str) -> ApiResult<()> {
     }
 }
 
-/// Why a pod status write was not applied.
+/// Why a node's write about one of its pods (its status, an Event) was not
+/// applied. `action` and `writing` name the write in the messages.
 #[derive(Debug, thiserror::Error)]
-pub enum StatusRefused {
+pub enum PodRefused {
     /// The pod is bound to another node (or none): the node may not write it.
     #[error(
-        "node {node:?} can only update pod status for pods with spec.nodeName set to itself: pod {namespace}/{pod} is bound to {bound_to:?}"
+        "node {node:?} can only {action} for pods with spec.nodeName set to itself: pod {namespace}/{pod} is bound to {bound_to:?}"
     )]
     Forbidden {
         node: String,
+        action: &'static str,
         namespace: String,
         pod: String,
         bound_to: String,
@@ -364,8 +366,9 @@ pub enum StatusRefused {
         pod: String,
         uid: String,
     },
-    #[error("writing the status of pod {namespace}/{pod}: {message}")]
+    #[error("{writing} pod {namespace}/{pod}: {message}")]
     Api {
+        writing: &'static str,
         namespace: String,
         pod: String,
         message: String,
@@ -415,7 +418,7 @@ pub async fn apply_pod_status(
     node: &str,
     pod: &PodRef,
     status: &PodStatus,
-) -> Result<(), StatusRefused> {
+) -> Result<(), PodRefused> {
     let reported = serde_json::to_value(status).unwrap_or_else(|_| json!({}));
     let mut bound_to = None;
     let mut uid_changed = false;
@@ -456,18 +459,20 @@ pub async fn apply_pod_status(
         .await;
     match res {
         Ok(_) => Ok(()),
-        Err(_) if bound_to.is_some() => Err(StatusRefused::Forbidden {
+        Err(_) if bound_to.is_some() => Err(PodRefused::Forbidden {
             node: node.to_string(),
+            action: "update pod status",
             namespace: pod.namespace.clone(),
             pod: pod.name.clone(),
             bound_to: bound_to.unwrap_or_default(),
         }),
-        Err(e) if e.code == 404 || uid_changed => Err(StatusRefused::Gone {
+        Err(e) if e.code == 404 || uid_changed => Err(PodRefused::Gone {
             namespace: pod.namespace.clone(),
             pod: pod.name.clone(),
             uid: pod.uid.clone(),
         }),
-        Err(e) => Err(StatusRefused::Api {
+        Err(e) => Err(PodRefused::Api {
+            writing: "writing the status of",
             namespace: pod.namespace.clone(),
             pod: pod.name.clone(),
             message: e.message,

@@ -29,7 +29,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::events::{self, EventRefused};
-use super::registration::{self, StatusRefused};
+use super::registration::{self, PodRefused};
 use super::wire::{self, WireError};
 use super::{Link, token};
 use crate::apiserver::objects;
@@ -809,7 +809,7 @@ impl Control {
             NodeMessage::PodStatus(u) => {
                 match registration::apply_pod_status(rest, &self.node, &u.pod, &u.status).await {
                     Ok(()) => {}
-                    Err(e @ StatusRefused::Forbidden { .. }) => {
+                    Err(e @ PodRefused::Forbidden { .. }) => {
                         tracing::warn!(node = %self.node, peer = %self.addr, "node link: pod status refused: {e}");
                         let msg = ServerMessage::Error(ErrorMessage {
                             code: ErrorCode::Forbidden,
@@ -817,7 +817,7 @@ impl Control {
                         });
                         wire::write(&mut self.send, &msg).await?;
                     }
-                    Err(e @ StatusRefused::Gone { .. }) => {
+                    Err(e @ PodRefused::Gone { .. }) => {
                         tracing::debug!(node = %self.node, "node link: stale pod status ignored: {e}");
                     }
                     Err(e) => tracing::warn!(node = %self.node, "node link: {e}"),
@@ -825,7 +825,10 @@ impl Control {
             }
             NodeMessage::Event(ev) => match self.recorder.record(rest, &self.node, &ev).await {
                 Ok(()) => {}
-                Err(e @ (EventRefused::Forbidden { .. } | EventRefused::Invalid { .. })) => {
+                Err(
+                    e @ (EventRefused::Pod(PodRefused::Forbidden { .. })
+                    | EventRefused::Invalid { .. }),
+                ) => {
                     tracing::warn!(node = %self.node, peer = %self.addr, "node link: event refused: {e}");
                     let msg = ServerMessage::Error(ErrorMessage {
                         code: ErrorCode::Forbidden,
@@ -833,7 +836,7 @@ impl Control {
                     });
                     wire::write(&mut self.send, &msg).await?;
                 }
-                Err(e @ EventRefused::Gone { .. }) => {
+                Err(e @ EventRefused::Pod(PodRefused::Gone { .. })) => {
                     tracing::debug!(node = %self.node, "node link: event for a gone pod ignored: {e}");
                 }
                 Err(e) => tracing::warn!(node = %self.node, "node link: {e}"),
