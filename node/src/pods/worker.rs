@@ -784,31 +784,27 @@ fn build_spec(
         .map_err(|e| format!("creating log directory {}: {e}", log_dir.display()))?;
     let log = log_dir.join(format!("{restart}.log"));
     let limits = c.resources.as_ref().and_then(|r| r.limits.as_ref());
-    let memory_limit = limits
-        .and_then(|l| l.get("memory"))
-        .map(|q| {
-            let v = regatta_api::quantity::parse_quantity(&q.0)
-                .map_err(|e| format!("container {:?}: resources.limits.memory: {e}", c.name))?;
-            u64::try_from(v.value()).map_err(|_| {
-                format!(
-                    "container {:?}: resources.limits.memory: {} must be positive",
-                    c.name, q.0
-                )
+    // `resources.limits.<res>`, parsed; errors name the field and the container.
+    let limit = |res: &str| {
+        let field = format!("container {:?}: resources.limits.{res}", c.name);
+        limits
+            .and_then(|l| l.get(res))
+            .map(|q| match regatta_api::quantity::parse_quantity(&q.0) {
+                Ok(v) => Ok((v, q.0.as_str(), field.clone())),
+                Err(e) => Err(format!("{field}: {e}")),
             })
+            .transpose()
+    };
+    let memory_limit = limit("memory")?
+        .map(|(v, text, field)| {
+            u64::try_from(v.value()).map_err(|_| format!("{field}: {text} must be positive"))
         })
         .transpose()?;
-    let cpu_limit_millis = limits
-        .and_then(|l| l.get("cpu"))
-        .map(|q| {
-            let v = regatta_api::quantity::parse_quantity(&q.0)
-                .map_err(|e| format!("container {:?}: resources.limits.cpu: {e}", c.name))?;
-            // Below 1m rounds up to 1m, as the kernel's CFS quota minimum does.
-            u32::try_from(v.milli_value().max(1)).map_err(|_| {
-                format!(
-                    "container {:?}: resources.limits.cpu: {} is out of range",
-                    c.name, q.0
-                )
-            })
+    // Below 1m rounds up to 1m, as the kernel's CFS quota minimum does.
+    let cpu_limit_millis = limit("cpu")?
+        .map(|(v, text, field)| {
+            u32::try_from(v.milli_value().max(1))
+                .map_err(|_| format!("{field}: {text} is out of range"))
         })
         .transpose()?;
     Ok(ContainerSpec {
